@@ -1,0 +1,97 @@
+# cltower — build, demo and tests.
+#
+#   make            build build/cltower
+#   make demo       install missing system packages, build, synthesize data, train, print metrics
+#   make test       warnings-as-errors build + unit tests + CLI tests
+#   make test-sanitize   the unit tests under ASan+UBSan
+#   make test-parity     PyTorch cross-check (installs python3-torch if missing)
+#   make bench      benchmarks (see docs/BENCHMARKS.md)
+
+CC      ?= gcc
+BUILD   ?= build
+PYTHON  ?= /usr/bin/python3
+
+# OpenBLAS built for OpenMP: GEMMs share the program's OpenMP thread pool, and
+# a GEMM called inside a parallel region runs single-threaded instead of
+# oversubscribing the cores. The rpath pins this variant at run time.
+BLAS_DIR := /usr/lib/x86_64-linux-gnu/openblas-openmp
+
+WARN    := -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes \
+           -Wno-unused-parameter -Wvla
+OPT     ?= -O3 -march=native -fno-math-errno
+CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -Isrc -I/usr/include/x86_64-linux-gnu/openblas-openmp -fopenmp \
+             $(WARN) $(OPT) $(if $(WERROR),-Werror) $(EXTRA_CFLAGS) -MMD -MP
+LDLIBS_ALL = -fopenmp -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas -lcjson -lz -lm $(EXTRA_LDFLAGS)
+
+LIB_SRC  := $(sort $(wildcard src/*/*.c))
+MAIN_SRC := src/main.c
+TEST_SRC := $(sort $(wildcard tests/*.c))
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+MAIN_OBJ := $(MAIN_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
+
+.PHONY: all demo test test-unit test-cli test-sanitize test-parity bench deps clean format
+
+all: $(BUILD)/cltower
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "CC $<"
+	@$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(BUILD)/libcltower.a: $(LIB_OBJ)
+	@rm -f $@
+	@ar rcs $@ $^
+
+$(BUILD)/cltower: $(MAIN_OBJ) $(BUILD)/libcltower.a
+	$(CC) -o $@ $^ $(LDLIBS_ALL)
+
+$(BUILD)/cltower_tests: $(TEST_OBJ) $(BUILD)/libcltower.a
+	$(CC) -o $@ $^ $(LDLIBS_ALL)
+
+# System packages (Debian). Installs only what is missing; needs root or sudo.
+deps:
+	@scripts/install-deps.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo.sh
+
+# The test suite: a warnings-as-errors build, unit tests (gradient checks,
+# loaders, metrics, ...; real-data tests skip cleanly when ../shared/data is
+# absent) and end-to-end CLI tests.
+test:
+	@$(MAKE) --no-print-directory BUILD=build/werror WERROR=1 build/werror/cltower build/werror/cltower_tests
+	@$(MAKE) --no-print-directory BUILD=build/werror test-unit test-cli
+
+test-unit: $(BUILD)/cltower_tests
+	OMP_NUM_THREADS=2 $(BUILD)/cltower_tests
+
+test-cli: $(BUILD)/cltower
+	CLTOWER=$(BUILD)/cltower tests/cli/run.sh
+
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+test-sanitize:
+	@$(MAKE) --no-print-directory BUILD=build/asan WERROR=1 OPT="-O1 -g" \
+	  EXTRA_CFLAGS="$(SAN_FLAGS)" EXTRA_LDFLAGS="$(SAN_FLAGS)" build/asan/cltower_tests build/asan/cltower
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 OMP_NUM_THREADS=2 build/asan/cltower_tests
+	ASAN_OPTIONS=detect_leaks=1 CLTOWER=build/asan/cltower CLT_QUICK=1 tests/cli/run.sh
+
+test-parity: all
+	@scripts/install-deps.sh --parity
+	$(PYTHON) tests/parity/run_parity.py --cltower $(BUILD)/cltower
+
+bench: all
+	bench/run_all.sh
+
+clean:
+	rm -rf build
+
+format:
+	clang-format -i src/*/*.c src/*/*.h src/*.c tests/*.c tests/*.h
+
+-include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+
+$(BUILD)/bench_sgemm: bench/sgemm_peak.c $(BUILD)/libcltower.a
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)

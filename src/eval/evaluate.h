@@ -1,0 +1,27 @@
+/* evaluate.h — exact full-corpus evaluation.
+ *
+ * Every evaluated user is scored against every item: user vectors of a block
+ * of users times all item vectors in one sgemm, then per user (in parallel)
+ * history exclusion and an exact top-K heap. No sampling, no approximate
+ * index: the numbers are the numbers. */
+#ifndef CLT_EVALUATE_H
+#define CLT_EVALUATE_H
+
+#include "data/split.h"
+#include "eval/metrics.h"
+#include "model/model.h"
+
+typedef struct EvalOptions {
+    IntList ks;        /* cut-offs, e.g. 10,20,50 */
+    int exclude_seen;  /* history items (except targets) cannot be recommended */
+    int quiet;
+    const char *label; /* progress label */
+} EvalOptions;
+
+/* ranked (optional): (es->n, max k) best-first item ids, -1 padded.
+ * seconds (optional): wall time. */
+void evaluate(Model *m, const Dataset *ds, const EvalSet *es, const EvalOptions *o, Metrics *out, int32_t *ranked,
+              double *seconds);
+int eval_max_k(const IntList *ks);
+
+#endif

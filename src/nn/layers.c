@@ -1,0 +1,346 @@
+#include "nn/layers.h"
+
+#include <cblas.h>
+#include <math.h>
+
+/* Element-wise loops fork threads only when the work pays for it. */
+enum { OMP_MIN = 1 << 15 };
+
+/* ---- matrix products ----------------------------------------------------- */
+
+void matmul_nt(float *c, const float *a, const float *b, int64_t M, int64_t N, int64_t K, float alpha, float beta)
+{
+    if (M == 0 || N == 0) return;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)N, (int)K, alpha, a, (int)K, b, (int)K, beta, c,
+                (int)N);
+}
+
+void matmul_nn(float *c, const float *a, const float *b, int64_t M, int64_t N, int64_t K, float alpha, float beta)
+{
+    if (M == 0 || N == 0) return;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)N, (int)K, alpha, a, (int)K, b, (int)N, beta,
+                c, (int)N);
+}
+
+void matmul_tn(float *c, const float *a, const float *b, int64_t M, int64_t N, int64_t K, float alpha, float beta)
+{
+    if (M == 0 || N == 0) return;
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)M, (int)N, (int)K, alpha, a, (int)M, b, (int)N, beta, c,
+                (int)N);
+}
+
+/* ---- embedding ------------------------------------------------------------ */
+
+void embedding_forward(float *out, const float *table, const int32_t *ids, int64_t N, int D)
+{
+#pragma omp parallel for schedule(static) if (N * D > OMP_MIN)
+    for (int64_t n = 0; n < N; n++) {
+        if (ids[n] < 0) memset(out + n * D, 0, (size_t)D * sizeof *out);
+        else memcpy(out + n * D, table + (int64_t)ids[n] * D, (size_t)D * sizeof *out);
+    }
+}
+
+void embedding_backward(float *dtable, RowSet *rows, const float *dout, const int32_t *ids, int64_t N, int D)
+{
+    /* Serial: the same row can appear many times in a batch. */
+    for (int64_t n = 0; n < N; n++) {
+        if (ids[n] < 0) continue;
+        float *dst = dtable + (int64_t)ids[n] * D;
+        const float *src = dout + n * D;
+        for (int d = 0; d < D; d++) dst[d] += src[d];
+        if (rows) rowset_add(rows, ids[n]);
+    }
+}
+
+void embedding_bag_forward(float *out, const float *table, const int32_t *ptr, const int32_t *ids,
+                           const int32_t *bag, int64_t N, int D)
+{
+#pragma omp parallel for schedule(static) if (N * D > OMP_MIN)
+    for (int64_t n = 0; n < N; n++) {
+        float *o = out + n * D;
+        memset(o, 0, (size_t)D * sizeof *o);
+        int64_t r = bag ? bag[n] : n;
+        if (r < 0) continue;
+        int32_t b = ptr[r], e = ptr[r + 1];
+        if (e == b) continue;
+        for (int32_t k = b; k < e; k++) {
+            const float *row = table + (int64_t)ids[k] * D;
+            for (int d = 0; d < D; d++) o[d] += row[d];
+        }
+        float inv = 1.0f / (float)(e - b);
+        for (int d = 0; d < D; d++) o[d] *= inv;
+    }
+}
+
+void embedding_bag_backward(float *dtable, RowSet *rows, const float *dout, const int32_t *ptr, const int32_t *ids,
+                            const int32_t *bag, int64_t N, int D)
+{
+    for (int64_t n = 0; n < N; n++) {
+        int64_t r = bag ? bag[n] : n;
+        if (r < 0) continue;
+        int32_t b = ptr[r], e = ptr[r + 1];
+        if (e == b) continue;
+        float inv = 1.0f / (float)(e - b);
+        const float *g = dout + n * D;
+        for (int32_t k = b; k < e; k++) {
+            float *dst = dtable + (int64_t)ids[k] * D;
+            for (int d = 0; d < D; d++) dst[d] += inv * g[d];
+            if (rows) rowset_add(rows, ids[k]);
+        }
+    }
+}
+
+/* ---- linear --------------------------------------------------------------- */
+
+void linear_forward(float *out, const float *inp, const float *w, const float *b, int64_t N, int C, int OC)
+{
+    matmul_nt(out, inp, w, N, OC, C, 1.0f, 0.0f);
+    if (!b) return;
+#pragma omp parallel for schedule(static) if (N * OC > OMP_MIN)
+    for (int64_t n = 0; n < N; n++)
+        for (int o = 0; o < OC; o++) out[n * OC + o] += b[o];
+}
+
+void linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w, int64_t N,
+                     int C, int OC)
+{
+    if (dinp) matmul_nn(dinp, dout, w, N, C, OC, 1.0f, 1.0f);  /* (N,OC) @ (OC,C) */
+    if (dw) matmul_tn(dw, dout, inp, OC, C, N, 1.0f, 1.0f);    /* (OC,N) @ (N,C) */
+    if (db)
+        for (int64_t n = 0; n < N; n++)
+            for (int o = 0; o < OC; o++) db[o] += dout[n * OC + o];
+}
+
+/* ---- activations -------------------------------------------------------- */
+
+void relu_forward(float *out, const float *inp, int64_t n)
+{
+#pragma omp parallel for schedule(static) if (n > OMP_MIN)
+    for (int64_t i = 0; i < n; i++) out[i] = inp[i] > 0 ? inp[i] : 0;
+}
+
+void relu_backward(float *dinp, const float *dout, const float *inp, int64_t n)
+{
+#pragma omp parallel for schedule(static) if (n > OMP_MIN)
+    for (int64_t i = 0; i < n; i++)
+        if (inp[i] > 0) dinp[i] += dout[i];
+}
+
+#define GELU_SCALE 0.7978845608028654f /* sqrt(2/pi) */
+
+void gelu_forward(float *out, const float *inp, int64_t n)
+{
+#pragma omp parallel for schedule(static) if (n > OMP_MIN)
+    for (int64_t i = 0; i < n; i++) {
+        float x = inp[i];
+        out[i] = 0.5f * x * (1.0f + tanhf(GELU_SCALE * (x + 0.044715f * x * x * x)));
+    }
+}
+
+void gelu_backward(float *dinp, const float *dout, const float *inp, int64_t n)
+{
+#pragma omp parallel for schedule(static) if (n > OMP_MIN)
+    for (int64_t i = 0; i < n; i++) {
+        float x = inp[i];
+        float u = GELU_SCALE * (x + 0.044715f * x * x * x);
+        float th = tanhf(u), sech2 = 1.0f - th * th;
+        float grad = 0.5f * (1.0f + th) + 0.5f * x * sech2 * GELU_SCALE * (1.0f + 3.0f * 0.044715f * x * x);
+        dinp[i] += grad * dout[i];
+    }
+}
+
+void gate2_forward(float *out, const float *inp, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) out[i] = 2.0f / (1.0f + expf(-inp[i]));
+}
+
+void gate2_backward(float *dinp, const float *dout, const float *out, int64_t n)
+{
+    /* d/dx 2 s(x) = 2 s (1 - s) = out (1 - out/2) */
+    for (int64_t i = 0; i < n; i++) dinp[i] += dout[i] * out[i] * (1.0f - 0.5f * out[i]);
+}
+
+/* ---- layernorm ------------------------------------------------------------ */
+
+void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w, const float *b,
+                       int64_t N, int C)
+{
+    const float eps = 1e-5f;
+#pragma omp parallel for schedule(static) if (N * C > OMP_MIN)
+    for (int64_t n = 0; n < N; n++) {
+        const float *x = inp + n * C;
+        float m = 0, v = 0;
+        for (int c = 0; c < C; c++) m += x[c];
+        m /= (float)C;
+        for (int c = 0; c < C; c++) v += (x[c] - m) * (x[c] - m);
+        float s = 1.0f / sqrtf(v / (float)C + eps);
+        float *o = out + n * C;
+        for (int c = 0; c < C; c++) o[c] = (x[c] - m) * s * w[c] + b[c];
+        mean[n] = m;
+        rstd[n] = s;
+    }
+}
+
+void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
+                        const float *mean, const float *rstd, int64_t N, int C)
+{
+    for (int64_t n = 0; n < N; n++) {
+        const float *x = inp + n * C, *g = dout + n * C;
+        float m = mean[n], s = rstd[n];
+        /* dnorm = g * w; dx = s * (dnorm - mean(dnorm) - xhat * mean(dnorm * xhat)) */
+        float mean_d = 0, mean_dx = 0;
+        for (int c = 0; c < C; c++) {
+            float xhat = (x[c] - m) * s, dn = g[c] * w[c];
+            mean_d += dn;
+            mean_dx += dn * xhat;
+        }
+        mean_d /= (float)C;
+        mean_dx /= (float)C;
+        for (int c = 0; c < C; c++) {
+            float xhat = (x[c] - m) * s, dn = g[c] * w[c];
+            if (dw) dw[c] += g[c] * xhat;
+            if (db) db[c] += g[c];
+            if (dinp) dinp[n * C + c] += s * (dn - mean_d - xhat * mean_dx);
+        }
+    }
+}
+
+/* ---- dropout ------------------------------------------------------------- */
+
+void dropout_forward(float *out, float *mask, const float *inp, int64_t n, float p, Rng *rng)
+{
+    if (p <= 0) {
+        for (int64_t i = 0; i < n; i++) mask[i] = 1.0f, out[i] = inp[i];
+        return;
+    }
+    float keep = 1.0f / (1.0f - p);
+    for (int64_t i = 0; i < n; i++) {
+        mask[i] = rng_float(rng) < p ? 0.0f : keep;
+        out[i] = inp[i] * mask[i];
+    }
+}
+
+void dropout_backward(float *dinp, const float *dout, const float *mask, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) dinp[i] += dout[i] * mask[i];
+}
+
+/* ---- l2 normalize ---------------------------------------------------------- */
+
+void l2norm_forward(float *out, float *norm, const float *inp, int64_t N, int D)
+{
+    const float eps = 1e-12f; /* as torch.nn.functional.normalize */
+#pragma omp parallel for schedule(static) if (N * D > OMP_MIN)
+    for (int64_t n = 0; n < N; n++) {
+        const float *x = inp + n * D;
+        float ss = 0;
+        for (int d = 0; d < D; d++) ss += x[d] * x[d];
+        float nr = fmaxf(sqrtf(ss), eps);
+        norm[n] = nr;
+        for (int d = 0; d < D; d++) out[n * D + d] = x[d] / nr;
+    }
+}
+
+void l2norm_backward(float *dinp, const float *dout, const float *out, const float *norm, int64_t N, int D)
+{
+#pragma omp parallel for schedule(static) if (N * D > OMP_MIN)
+    for (int64_t n = 0; n < N; n++) {
+        const float *y = out + n * D, *g = dout + n * D;
+        float dot = 0;
+        for (int d = 0; d < D; d++) dot += g[d] * y[d];
+        float inv = 1.0f / norm[n];
+        for (int d = 0; d < D; d++) dinp[n * D + d] += inv * (g[d] - dot * y[d]);
+    }
+}
+
+/* ---- softmax cross-entropy --------------------------------------------- */
+
+double softmax_xent_forward(float *logits, const int32_t *targets, int64_t N, int C, int64_t *count)
+{
+    double loss = 0;
+    int64_t cnt = 0;
+#pragma omp parallel for schedule(static) reduction(+ : loss, cnt) if (N * C > OMP_MIN)
+    for (int64_t n = 0; n < N; n++) {
+        float *z = logits + n * C;
+        float mx = -INFINITY;
+        for (int c = 0; c < C; c++) mx = fmaxf(mx, z[c]);
+        double sum = 0;
+        for (int c = 0; c < C; c++) {
+            z[c] = expf(z[c] - mx);
+            sum += z[c];
+        }
+        float inv = (float)(1.0 / sum);
+        for (int c = 0; c < C; c++) z[c] *= inv;
+        if (targets[n] >= 0) {
+            loss += -log(fmax((double)z[targets[n]], 1e-30));
+            cnt++;
+        }
+    }
+    if (count) *count = cnt;
+    return loss;
+}
+
+void softmax_xent_backward(float *dlogits, const float *probs, const int32_t *targets, int64_t N, int C, float scale)
+{
+#pragma omp parallel for schedule(static) if (N * C > OMP_MIN)
+    for (int64_t n = 0; n < N; n++) {
+        if (targets[n] < 0) continue;
+        const float *p = probs + n * C;
+        float *d = dlogits + n * C;
+        for (int c = 0; c < C; c++) d[c] += scale * p[c];
+        d[targets[n]] -= scale;
+    }
+}
+
+/* ---- binary cross-entropy -------------------------------------------------- */
+
+static inline double softplus(double x) { return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)); }
+
+double bce_forward(const float *logits, const float *labels, const float *weight, int64_t n)
+{
+    double loss = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double w = weight ? weight[i] : 1.0;
+        if (w == 0) continue;
+        /* -[y log s(x) + (1-y) log(1-s(x))] = softplus(x) - y x, stable for any x */
+        loss += w * (softplus(logits[i]) - labels[i] * (double)logits[i]);
+    }
+    return loss;
+}
+
+void bce_backward(float *dlogits, const float *logits, const float *labels, const float *weight, int64_t n, float scale)
+{
+    for (int64_t i = 0; i < n; i++) {
+        float w = weight ? weight[i] : 1.0f;
+        if (w == 0) continue;
+        float s = 1.0f / (1.0f + expf(-logits[i]));
+        dlogits[i] += scale * w * (s - labels[i]);
+    }
+}
+
+/* ---- mse (mimic) ------------------------------------------------------------ */
+
+double mse_forward(const float *a, const float *t, const float *weight, int64_t N, int D)
+{
+    double loss = 0;
+    for (int64_t n = 0; n < N; n++) {
+        double w = weight ? weight[n] : 1.0;
+        if (w == 0) continue;
+        double s = 0;
+        for (int d = 0; d < D; d++) {
+            double e = (double)a[n * D + d] - t[n * D + d];
+            s += e * e;
+        }
+        loss += w * s;
+    }
+    return loss;
+}
+
+void mse_backward(float *da, const float *a, const float *t, const float *weight, int64_t N, int D, float scale)
+{
+    for (int64_t n = 0; n < N; n++) {
+        float w = weight ? weight[n] : 1.0f;
+        if (w == 0) continue;
+        for (int d = 0; d < D; d++) da[n * D + d] += scale * w * 2.0f * (a[n * D + d] - t[n * D + d]);
+    }
+}

@@ -1,0 +1,27 @@
+/* trainer.h — the training loop: epochs of shuffled mini-batches, Adam,
+ * evaluation on valid after each epoch, early stopping with patience, the
+ * best epoch's weights restored at the end and evaluated on test. */
+#ifndef CLT_TRAINER_H
+#define CLT_TRAINER_H
+
+#include "eval/evaluate.h"
+#include "model/model.h"
+#include "train/config.h"
+
+typedef struct TrainResult {
+    int best_epoch, epochs_run;
+    Metrics valid, test;
+    double train_seconds;            /* training steps only (no evaluation) */
+    double examples_per_second;
+    double eval_seconds;             /* final test evaluation */
+    double valid_eval_seconds;       /* all valid evaluations during training */
+    int64_t examples_per_epoch;
+} TrainResult;
+
+/* log (optional) receives one JSON line per epoch. */
+int train_model(Model *m, const Dataset *ds, const Split *split, const RunConfig *rc, FILE *log, TrainResult *res,
+                Err *err);
+/* The metric early stopping selects on ("auto" resolved by protocol). */
+const char *train_select_metric(const RunConfig *rc, Protocol p);
+
+#endif
