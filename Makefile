@@ -83,7 +83,7 @@ test-parity: all
 	$(PYTHON) tests/parity/run_parity.py --cltower $(BUILD)/cltower
 
 bench: all
-	bench/run_all.sh
+	bench/core.sh
 
 clean:
 	rm -rf build

@@ -32,6 +32,7 @@ void evlog_free(EventLog *log)
     i32vec_free(&log->ev_item);
     i32vec_free(&log->if_item);
     i32vec_free(&log->if_feat);
+    i32vec_free(&log->last_feat);
     free(log->ev_time);
     memset(log, 0, sizeof *log);
 }
@@ -47,18 +48,29 @@ void evlog_add(EventLog *log, const char *user, size_t ulen, const char *item, s
     log->ev_time[log->n_events++] = time;
 }
 
+/* Records (item, feature) unless it repeats the item's previous feature:
+ * a category column repeats on every row of the item (55M rows for Tmall),
+ * so most duplicates are dropped here instead of being stored until build. */
+static void add_pair(EventLog *log, int32_t it, int32_t f)
+{
+    while (log->last_feat.n <= it) i32vec_push(&log->last_feat, 0);
+    if (log->last_feat.v[it] == f + 1) return;
+    log->last_feat.v[it] = f + 1;
+    i32vec_push(&log->if_item, it);
+    i32vec_push(&log->if_feat, f);
+}
+
 void evlog_add_item_feature(EventLog *log, const char *item, size_t ilen, const char *feat, size_t flen)
 {
-    i32vec_push(&log->if_item, strtab_intern(&log->items, item, ilen));
-    i32vec_push(&log->if_feat, strtab_intern(&log->feats, feat, flen));
+    int32_t it = strtab_intern(&log->items, item, ilen);
+    add_pair(log, it, strtab_intern(&log->feats, feat, flen));
 }
 
 int evlog_add_feature_if_known(EventLog *log, const char *item, size_t ilen, const char *feat, size_t flen)
 {
     int32_t it = strtab_find(&log->items, item, ilen);
     if (it < 0) return 0;
-    i32vec_push(&log->if_item, it);
-    i32vec_push(&log->if_feat, strtab_intern(&log->feats, feat, flen));
+    add_pair(log, it, strtab_intern(&log->feats, feat, flen));
     return 1;
 }
 

@@ -46,6 +46,7 @@ typedef struct EventLog {
     int64_t *ev_time;        /* (n_events) */
     int64_t n_events, cap_time;
     I32Vec if_item, if_feat; /* (item, feature) pairs, interned indices */
+    I32Vec last_feat;        /* per interned item: last feature attached (+1), to drop repeats early */
 } EventLog;
 
 void evlog_init(EventLog *log);

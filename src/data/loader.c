@@ -97,16 +97,7 @@ int parse_f64(const char *s, double *out)
 
 int list_contains(const char *list, const char *value)
 {
-    if (!list || !*list) return 1;
-    size_t len = strlen(value);
-    for (const char *p = list; *p;) {
-        const char *c = strchr(p, ',');
-        size_t n = c ? (size_t)(c - p) : strlen(p);
-        if (n == len && !strncmp(p, value, n)) return 1;
-        if (!c) break;
-        p = c + 1;
-    }
-    return 0;
+    return !list || !*list || token_in_list(list, ',', value);
 }
 
 /* ---- row-by-row reading ---------------------------------------------------- */

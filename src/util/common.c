@@ -93,3 +93,16 @@ void i32vec_free(I32Vec *a)
     free(a->v);
     memset(a, 0, sizeof *a);
 }
+
+int token_in_list(const char *list, char sep, const char *value)
+{
+    size_t len = strlen(value);
+    for (const char *p = list; *p;) {
+        const char *c = strchr(p, sep);
+        size_t n = c ? (size_t)(c - p) : strlen(p);
+        if (n == len && !strncmp(p, value, n)) return 1;
+        if (!c) break;
+        p = c + 1;
+    }
+    return 0;
+}

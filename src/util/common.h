@@ -35,6 +35,9 @@ char *xstrdup(const char *s);
 /* Aligned (64-byte) allocation for float buffers that feed sgemm/SIMD loops. */
 float *xalloc_floats(size_t n);
 
+/* True if `value` is one of the `sep`-separated tokens of `list`. */
+int token_in_list(const char *list, char sep, const char *value);
+
 /* Fatal internal error (a bug, not bad input): prints and aborts. */
 void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 

@@ -40,19 +40,6 @@ static int parse_bool(const char *v, int *out)
     return 0;
 }
 
-static int in_choices(const char *choices, const char *v)
-{
-    size_t len = strlen(v);
-    for (const char *p = choices; *p;) {
-        const char *bar = strchr(p, '|');
-        size_t n = bar ? (size_t)(bar - p) : strlen(p);
-        if (n == len && !strncmp(p, v, n)) return 1;
-        if (!bar) break;
-        p = bar + 1;
-    }
-    return 0;
-}
-
 static int set_value(const OptSpec *s, void *target, const char *v, Err *err)
 {
     char *field = (char *)target + s->offset;
@@ -78,7 +65,7 @@ static int set_value(const OptSpec *s, void *target, const char *v, Err *err)
     }
     case OPT_STR:
         if (strlen(v) >= OPT_STR_MAX) return err_set(err, "--%s: value longer than %d bytes", s->name, OPT_STR_MAX - 1);
-        if (s->choices && !in_choices(s->choices, v))
+        if (s->choices && !token_in_list(s->choices, '|', v))
             return err_set(err, "--%s: expected one of %s, got '%s'", s->name, s->choices, v);
         strcpy(field, v);
         return 0;
