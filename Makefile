@@ -78,9 +78,9 @@ test-sanitize:
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 OMP_NUM_THREADS=2 build/asan/cltower_tests
 	ASAN_OPTIONS=detect_leaks=1 CLTOWER=build/asan/cltower CLT_QUICK=1 tests/cli/run.sh
 
-test-parity: all
+test-parity: $(BUILD)/parity_dump
 	@scripts/install-deps.sh --parity
-	$(PYTHON) tests/parity/run_parity.py --cltower $(BUILD)/cltower
+	$(PYTHON) tests/parity/run_parity.py --dump $(BUILD)/parity_dump
 
 bench: all
 	bench/core.sh
@@ -95,3 +95,6 @@ format:
 
 $(BUILD)/bench_sgemm: bench/sgemm_peak.c $(BUILD)/libcltower.a
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+
+$(BUILD)/parity_dump: tests/parity/parity_dump.c tests/model_fixture.c tests/gradcheck.c $(BUILD)/libcltower.a
+	$(CC) $(CFLAGS_ALL) -Itests -o $@ $^ $(LDLIBS_ALL)

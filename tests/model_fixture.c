@@ -42,6 +42,7 @@ int fixture_model(ModelFixture *f, const char *model, const char *extra)
 {
     opt_defaults(g_run_options, g_n_run_options, &f->rc);
     Err err;
+    run_config_model_defaults(&f->rc, model, &err);
     const char *base[] = {"dim=8", "max-len=6", "batch-size=16", "hidden=12", "heads=2", "layers=2",
                           "dropout=0", "emb-dropout=0", "init-std=0.3"};
     for (size_t i = 0; i < ARRAY_LEN(base); i++) {

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "eval/buckets.h"
 #include "eval/evaluate.h"
 #include "eval/topk.h"
 #include "gradcheck.h"
@@ -133,4 +134,33 @@ TEST(evaluate_ranked_lists_exclude_history)
     CHECK_EQ_INT(violations, 0);
     free(ranked);
     fixture_free(&f);
+}
+
+TEST(bucket_report_hand_computed)
+{
+    /* 10 items with counts 0..9 (item i has count i): bucket b = items {2b, 2b+1}.
+     * 5 users (loo-style, one target each) with history lengths 1..5. */
+    Dataset ds;
+    memset(&ds, 0, sizeof ds);
+    int64_t ptr[6] = {0, 2, 5, 9, 14, 20};
+    int32_t seq[20] = {9, 0,  9, 8, 1,  9, 8, 7, 5,  9, 8, 7, 6, 9,  9, 8, 7, 6, 5, 4};
+    ds.n_users = 5, ds.user_ptr = ptr, ds.seq = seq;
+    int32_t users[5] = {0, 1, 2, 3, 4}, hist[5] = {1, 2, 3, 4, 5}, end[5] = {2, 3, 4, 5, 6};
+    EvalSet es = {5, users, hist, end};
+    Catalog cat;
+    memset(&cat, 0, sizeof cat);
+    int64_t count[10];
+    for (int i = 0; i < 10; i++) count[i] = i;
+    cat.n_items = 10, cat.count = count;
+    /* targets: 0 (bucket 0), 1 (0), 5 (2), 9 (4), 4 (2); ranked lists (k=2): */
+    int32_t ranked[5 * 2] = {0, 3,  2, 3,  5, 6,  1, 2,  3, 4};
+    BucketReport r;
+    bucket_report(&r, &ds, &es, &cat, ranked, 2, 2);
+    CHECK_EQ_INT(r.pop_targets[0], 2);
+    CHECK_NEAR(r.pop_recall[0], 0.5, 1e-12);  /* target 0 hit, target 1 missed */
+    CHECK_EQ_INT(r.pop_targets[2], 2);
+    CHECK_NEAR(r.pop_recall[2], 1.0, 1e-12);  /* 5 and 4 both hit */
+    CHECK_NEAR(r.pop_recall[4], 0.0, 1e-12);  /* 9 missed */
+    CHECK_EQ_INT(r.short_users, 1);           /* the shortest fifth: user 0 */
+    CHECK_NEAR(r.short_hr, 1.0, 1e-12);
 }

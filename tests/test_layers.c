@@ -366,7 +366,7 @@ TEST(grad_mse_mimic)
 
 /* ---- sampled softmax with log-Q ---- */
 typedef struct {
-    float *q, *c, *logits, *dq, *dc, *logq;
+    float *q, *c, *logits, *dq, *dc, *logq, *w;
     int32_t *target;
     int N, M, D;
     float inv_temp;
@@ -375,13 +375,13 @@ typedef struct {
 static double ss_fwd(void *p)
 {
     SsCtx *s = p;
-    return sampled_softmax_forward(s->logits, s->q, s->c, s->target, s->logq, s->N, s->M, s->D, s->inv_temp, NULL);
+    return sampled_softmax_forward(s->logits, s->q, s->c, s->target, s->logq, s->w, s->N, s->M, s->D, s->inv_temp, NULL);
 }
 static void ss_bwd(void *p)
 {
     SsCtx *s = p;
     ss_fwd(s);
-    sampled_softmax_backward(s->dq, s->dc, s->logits, s->q, s->c, s->target, s->N, s->M, s->D, s->inv_temp, 1.0f);
+    sampled_softmax_backward(s->dq, s->dc, s->logits, s->q, s->c, s->target, s->w, s->N, s->M, s->D, s->inv_temp, 1.0f);
 }
 
 TEST(grad_sampled_softmax_logq)
@@ -394,10 +394,15 @@ TEST(grad_sampled_softmax_logq)
     fill_normal(s.q, 20, 0.7f, &g_rng), fill_normal(s.c, 24, 0.7f, &g_rng), fill_normal(s.logq, 6, 1, &g_rng);
     GcVar v[] = {{"q", s.q, s.dq, 20}, {"c", s.c, s.dc, 24}};
     CHECK_EQ_INT(gradcheck("sampled_softmax", ss_fwd, ss_bwd, &s, v, 2, NULL), 0);
+    /* With per-row weights (the short-history boost of the user InfoNCE). */
+    float w[5] = {0.5f, 2.0f, 1.0f, 0.0f, 1.5f};
+    s.w = w;
+    CHECK_EQ_INT(gradcheck("sampled_softmax_weighted", ss_fwd, ss_bwd, &s, v, 2, NULL), 0);
+    s.w = NULL;
     /* Reference value for one row, computed by hand from the definition. */
     int32_t t1[1] = {1};
     float q[2] = {1, 0}, c[4] = {1, 0, 0, 1}, lq[2] = {0.5f, 0}, lg[2];
-    double loss = sampled_softmax_forward(lg, q, c, t1, lq, 1, 2, 2, 1.0f, NULL);
+    double loss = sampled_softmax_forward(lg, q, c, t1, lq, NULL, 1, 2, 2, 1.0f, NULL);
     /* logits: [1 - 0.5, 0 - 0] = [0.5, 0]; loss = -log(e^0 / (e^0.5 + e^0)) */
     CHECK_NEAR(loss, log(exp(0.5) + 1.0), 1e-6);
 }
@@ -505,4 +510,68 @@ TEST(gradcheck_detects_a_wrong_gradient)
     GcVar v[] = {{"w", c.w, c.dw, 6}};
     fprintf(stderr, "    (a gradcheck failure report is expected here)\n");
     CHECK_EQ_INT(gradcheck("wrong_linear", wrong_fwd, wrong_bwd, &c, v, 1, NULL), 1);
+}
+
+/* ---- InfoNCE ---- */
+typedef struct {
+    float *z1, *z2, *d1, *d2, *logits, *w, *scratch1, *scratch2;
+    int32_t diag[6];
+} NceCtx;
+
+static double nce_fwd(void *p)
+{
+    NceCtx *c = p;
+    return infonce_forward_backward(c->scratch1, c->scratch2, c->logits, c->z1, c->z2, c->diag, c->w, 6, 4, 5.0f, 1.0f);
+}
+static void nce_bwd(void *p)
+{
+    NceCtx *c = p;
+    infonce_forward_backward(c->d1, c->d2, c->logits, c->z1, c->z2, c->diag, c->w, 6, 4, 5.0f, 1.0f);
+}
+
+TEST(grad_infonce_symmetric_weighted)
+{
+    seed(15);
+    NceCtx c;
+    for (int i = 0; i < 6; i++) c.diag[i] = i;
+    c.z1 = test_floats(24), c.z2 = test_floats(24), c.d1 = test_floats(24), c.d2 = test_floats(24);
+    c.logits = test_floats(36), c.scratch1 = test_floats(24), c.scratch2 = test_floats(24);
+    float w[6] = {1, 2, 0.5f, 1, 1, 3};
+    c.w = w;
+    fill_normal(c.z1, 24, 0.5f, &g_rng), fill_normal(c.z2, 24, 0.5f, &g_rng);
+    GcVar v[] = {{"z1", c.z1, c.d1, 24}, {"z2", c.z2, c.d2, 24}};
+    CHECK_EQ_INT(gradcheck("infonce", nce_fwd, nce_bwd, &c, v, 2, NULL), 0);
+    /* Identical, well separated views give a loss near zero; swapped rows a large one. */
+    float e[4 * 4] = {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1}, lg[16], d[16] = {0};
+    int32_t dg[4] = {0, 1, 2, 3};
+    CHECK(infonce_forward_backward(d, d, lg, e, e, dg, NULL, 4, 4, 20.0f, 1.0f) < 1e-6);
+}
+
+/* ---- causal cumulative mean ---- */
+static int32_t g_cm_ptr[4] = {0, 3, 4, 8};
+static double cm_fwd(void *p)
+{
+    LayerCtx *c = p;
+    cummean_forward(c->out, c->x, g_cm_ptr, 3, c->C);
+    return dot_f64(c->out, c->R, 8 * c->C);
+}
+static void cm_bwd(void *p)
+{
+    LayerCtx *c = p;
+    cm_fwd(c);
+    cummean_backward(c->dx, c->R, g_cm_ptr, 3, c->C);
+}
+
+TEST(grad_cummean_packed)
+{
+    seed(16);
+    LayerCtx c = {.N = 8, .C = 3};
+    c.x = test_floats(24), c.out = test_floats(24), c.R = test_floats(24), c.dx = test_floats(24);
+    fill_normal(c.x, 24, 1, &g_rng), fill_normal(c.R, 24, 1, &g_rng);
+    GcVar v[] = {{"x", c.x, c.dx, 24}};
+    CHECK_EQ_INT(gradcheck("cummean", cm_fwd, cm_bwd, &c, v, 1, NULL), 0);
+    cm_fwd(&c);
+    CHECK_NEAR(c.out[2 * 3], (c.x[0] + c.x[3] + c.x[6]) / 3, 1e-6);  /* third token of sequence 0 */
+    CHECK_NEAR(c.out[4 * 3 + 1], c.x[4 * 3 + 1], 1e-6);               /* first token of sequence 2: itself */
+    CHECK_NEAR(c.out[3 * 3], c.x[3 * 3], 1e-6);                       /* sequence 1 (one token) */
 }

@@ -24,7 +24,8 @@ static const OptSpec EVAL_OPTS[] = {
     {"quiet", OPT_BOOL, F(quiet), "false", "no progress output", 0, 0, NULL},
 };
 
-static void print_result(const EvalArgs *a, const Run *r, const Metrics *m, double secs)
+static void print_result(const EvalArgs *a, const Run *r, const Metrics *m, const BucketReport *bk, int nb,
+                         double secs)
 {
     if (a->json) {
         JsonWriter w;
@@ -33,6 +34,7 @@ static void print_result(const EvalArgs *a, const Run *r, const Metrics *m, doub
         jw_string(&w, "model", r->rc.model);
         jw_string(&w, "protocol", r->rc.protocol);
         report_metrics_json(&w, a->split, m);
+        report_buckets_json(&w, "buckets", bk, nb);
         jw_number(&w, "eval_seconds", secs);
         jw_number(&w, "eval_users_per_second", secs > 0 ? (double)m->users / secs : 0);
         jw_object_end(&w);
@@ -43,6 +45,10 @@ static void print_result(const EvalArgs *a, const Run *r, const Metrics *m, doub
     printf("model %s, protocol %s, %lld users in %.2fs (%.0f users/s)\n", r->rc.model, r->rc.protocol,
            (long long)m->users, secs, secs > 0 ? (double)m->users / secs : 0);
     report_table(stdout, names, ms, 1);
+    for (int i = 0; i < nb; i++)
+        printf("@%d: Recall by item popularity (least .. most popular fifth) %.4f %.4f %.4f %.4f %.4f; "
+               "HR of the 20%% shortest histories %.4f\n", bk[i].k, bk[i].pop_recall[0], bk[i].pop_recall[1],
+               bk[i].pop_recall[2], bk[i].pop_recall[3], bk[i].pop_recall[4], bk[i].short_hr);
 }
 
 int cmd_eval(int argc, char **argv)
@@ -64,8 +70,11 @@ int cmd_eval(int argc, char **argv)
     EvalOptions eo = {a.ks, run_config_exclude_seen(&r.rc, r.split.protocol), a.quiet, a.split};
     Metrics m;
     double secs;
-    evaluate(r.m, &r.ds, !strcmp(a.split, "valid") ? &r.split.valid : &r.split.test, &eo, &m, NULL, &secs);
-    print_result(&a, &r, &m, secs);
+    BucketReport bk[OPT_LIST_MAX];
+    int nb;
+    evaluate_with_buckets(r.m, &r.ds, !strcmp(a.split, "valid") ? &r.split.valid : &r.split.test, &eo, &m, bk, &nb,
+                          &secs);
+    print_result(&a, &r, &m, bk, nb, secs);
     run_close(&r);
     return EXIT_OK;
 }

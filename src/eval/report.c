@@ -32,3 +32,23 @@ void report_table(FILE *f, const char *const *names, const Metrics *const *ms, i
         fputc('\n', f);
     }
 }
+
+void report_buckets_json(JsonWriter *w, const char *key, const BucketReport *b, int n)
+{
+    jw_array_begin(w, key);
+    for (int i = 0; i < n; i++) {
+        jw_object_begin(w, NULL);
+        jw_int(w, "k", b[i].k);
+        jw_array_begin(w, "popularity_recall");
+        for (int j = 0; j < POP_BUCKETS; j++) jw_number(w, NULL, b[i].pop_recall[j]);
+        jw_array_end(w);
+        jw_array_begin(w, "popularity_targets");
+        for (int j = 0; j < POP_BUCKETS; j++) jw_int(w, NULL, b[i].pop_targets[j]);
+        jw_array_end(w);
+        jw_number(w, "short_history_hr", b[i].short_hr);
+        jw_number(w, "short_history_recall", b[i].short_recall);
+        jw_int(w, "short_history_users", b[i].short_users);
+        jw_object_end(w);
+    }
+    jw_array_end(w);
+}

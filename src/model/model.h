@@ -42,6 +42,7 @@ typedef struct ModelConfig {
     int cl_short_boost;   /* weight short-history users more in the user InfoNCE */
     int cl_items;         /* uniformly sampled items per step for the item InfoNCE */
     int pop_buckets;      /* popularity buckets for the item gate */
+    int item_mlp;         /* item tower: residual MLP head over the item input */
     /* multi-interest models */
     int interests;        /* K */
     int routing_iters;
@@ -87,8 +88,15 @@ typedef struct ModelClass {
     void (*destroy)(Model *m);
 } ModelClass;
 
+enum { LOSS_PARTS_MAX = 8 };
+
 struct Model {
     const ModelClass *cls;
+    /* The terms of the last train_step's loss (e.g. main, mimic, cl_user),
+     * weighted as they enter the total; the trainer averages and logs them. */
+    const char *loss_names[LOSS_PARTS_MAX];
+    double loss_parts[LOSS_PARTS_MAX];
+    int n_loss_parts;
     ModelConfig cfg;
     const Catalog *cat;
     ParamStore params;

@@ -5,10 +5,14 @@
 
 extern const ModelClass model_mostpop;
 extern const ModelClass model_youtubednn;
+extern const ModelClass model_sasrec;
+extern const ModelClass model_cl_epidtn;
 
 static const ModelClass *const g_models[] = {
     &model_mostpop,
     &model_youtubednn,
+    &model_sasrec,
+    &model_cl_epidtn,
 };
 
 const ModelClass *model_class_find(const char *name)

@@ -130,7 +130,6 @@ void retrieval_init(RetrievalLoss *rl, const ModelConfig *cfg, int32_t n_items, 
     rl->D = D;
     rl->max_cols = rl->full ? n_items : (int)MIN((int64_t)n_items, max_rows + cfg->negatives);
     cands_init(&rl->cs, n_items, max_rows, cfg->negatives);
-    rl->logits = xalloc_floats((size_t)(max_rows * rl->max_cols));
     rl->v = xalloc_floats((size_t)rl->max_cols * D);
     rl->dv = xalloc_floats((size_t)rl->max_cols * D);
 }
@@ -156,11 +155,18 @@ double retrieval_loss(RetrievalLoss *rl, const ModelConfig *cfg, const float *q,
     int M = rl->cs.M;
     float inv_temp = (float)(1.0 / cfg->temperature);
     int64_t count;
-    double loss = sampled_softmax_forward(rl->logits, q, rl->v, rl->cs.target, rl->full ? NULL : rl->cs.logq, N, M,
-                                          rl->D, inv_temp, &count);
+    /* Sized by the actual batch, not the worst case (B * max_len rows by as
+     * many columns would be gigabytes for long-sequence data); grows rarely. */
+    if (N * M > rl->logits_cap) {
+        free(rl->logits);
+        rl->logits_cap = N * M + N * M / 4;
+        rl->logits = xalloc_floats((size_t)rl->logits_cap);
+    }
+    double loss = sampled_softmax_forward(rl->logits, q, rl->v, rl->cs.target, rl->full ? NULL : rl->cs.logq, NULL,
+                                          N, M, rl->D, inv_temp, &count);
     if (count == 0) return 0;
     memset(rl->dv, 0, (size_t)M * rl->D * sizeof(float));
-    sampled_softmax_backward(dq, rl->dv, rl->logits, q, rl->v, rl->cs.target, N, M, rl->D, inv_temp,
+    sampled_softmax_backward(dq, rl->dv, rl->logits, q, rl->v, rl->cs.target, NULL, N, M, rl->D, inv_temp,
                              1.0f / (float)count);
     return loss / (double)count;
 }

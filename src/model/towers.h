@@ -62,7 +62,8 @@ typedef struct HistBatch {
  *   (model backpropagates rl->dv through its item tower)               */
 typedef struct RetrievalLoss {
     CandidateSet cs;
-    float *logits;   /* (max_rows, max_cols) */
+    float *logits;   /* (rows, cols) of the largest batch seen; grows on demand */
+    int64_t logits_cap;
     float *v, *dv;   /* (max_cols, D) candidate item vectors and their gradient */
     int64_t max_rows;
     int max_cols, D;

@@ -1,5 +1,7 @@
 #include "nn/layers.h"
 
+#include "nn/fastmath.h"
+
 #include <cblas.h>
 #include <math.h>
 
@@ -133,7 +135,7 @@ void gelu_forward(float *out, const float *inp, int64_t n)
 #pragma omp parallel for schedule(static) if (n > OMP_MIN)
     for (int64_t i = 0; i < n; i++) {
         float x = inp[i];
-        out[i] = 0.5f * x * (1.0f + tanhf(GELU_SCALE * (x + 0.044715f * x * x * x)));
+        out[i] = 0.5f * x * (1.0f + fast_tanhf(GELU_SCALE * (x + 0.044715f * x * x * x)));
     }
 }
 
@@ -143,7 +145,7 @@ void gelu_backward(float *dinp, const float *dout, const float *inp, int64_t n)
     for (int64_t i = 0; i < n; i++) {
         float x = inp[i];
         float u = GELU_SCALE * (x + 0.044715f * x * x * x);
-        float th = tanhf(u), sech2 = 1.0f - th * th;
+        float th = fast_tanhf(u), sech2 = 1.0f - th * th;
         float grad = 0.5f * (1.0f + th) + 0.5f * x * sech2 * GELU_SCALE * (1.0f + 3.0f * 0.044715f * x * x);
         dinp[i] += grad * dout[i];
     }
@@ -151,13 +153,47 @@ void gelu_backward(float *dinp, const float *dout, const float *inp, int64_t n)
 
 void gate2_forward(float *out, const float *inp, int64_t n)
 {
-    for (int64_t i = 0; i < n; i++) out[i] = 2.0f / (1.0f + expf(-inp[i]));
+    for (int64_t i = 0; i < n; i++) out[i] = 2.0f / (1.0f + fast_expf(-inp[i]));
 }
 
 void gate2_backward(float *dinp, const float *dout, const float *out, int64_t n)
 {
     /* d/dx 2 s(x) = 2 s (1 - s) = out (1 - out/2) */
     for (int64_t i = 0; i < n; i++) dinp[i] += dout[i] * out[i] * (1.0f - 0.5f * out[i]);
+}
+
+/* ---- causal cumulative mean ----------------------------------------------- */
+
+void cummean_forward(float *out, const float *inp, const int32_t *seq_ptr, int S, int C)
+{
+#pragma omp parallel for schedule(static) if ((int64_t)seq_ptr[S] * C > OMP_MIN)
+    for (int s = 0; s < S; s++) {
+        int32_t b = seq_ptr[s], e = seq_ptr[s + 1];
+        for (int32_t t = b; t < e; t++) {
+            float inv = 1.0f / (float)(t - b + 1), keep = (float)(t - b) * inv;
+            for (int c = 0; c < C; c++) {
+                /* running mean: m_t = m_{t-1} * (t/(t+1)) + x_t / (t+1) */
+                float prev = t > b ? out[(int64_t)(t - 1) * C + c] : 0.0f;
+                out[(int64_t)t * C + c] = prev * keep + inp[(int64_t)t * C + c] * inv;
+            }
+        }
+    }
+}
+
+void cummean_backward(float *dinp, const float *dout, const int32_t *seq_ptr, int S, int C)
+{
+    /* dx_j = sum_{t >= j} dout_t / (t+1): a reverse cumulative sum. */
+#pragma omp parallel for schedule(static) if ((int64_t)seq_ptr[S] * C > OMP_MIN)
+    for (int s = 0; s < S; s++) {
+        int32_t b = seq_ptr[s], e = seq_ptr[s + 1];
+        for (int c = 0; c < C; c++) {
+            float acc = 0;
+            for (int32_t t = e - 1; t >= b; t--) {
+                acc += dout[(int64_t)t * C + c] / (float)(t - b + 1);
+                dinp[(int64_t)t * C + c] += acc;
+            }
+        }
+    }
 }
 
 /* ---- layernorm ------------------------------------------------------------ */
@@ -265,10 +301,8 @@ double softmax_xent_forward(float *logits, const int32_t *targets, int64_t N, in
         float mx = -INFINITY;
         for (int c = 0; c < C; c++) mx = fmaxf(mx, z[c]);
         double sum = 0;
-        for (int c = 0; c < C; c++) {
-            z[c] = expf(z[c] - mx);
-            sum += z[c];
-        }
+        for (int c = 0; c < C; c++) z[c] = fast_expf(z[c] - mx);
+        for (int c = 0; c < C; c++) sum += z[c];
         float inv = (float)(1.0 / sum);
         for (int c = 0; c < C; c++) z[c] *= inv;
         if (targets[n] >= 0) {

@@ -57,6 +57,13 @@ void gelu_backward(float *dinp, const float *dout, const float *inp, int64_t n);
 void gate2_forward(float *out, const float *inp, int64_t n);
 void gate2_backward(float *dinp, const float *dout, const float *out, int64_t n);
 
+/* ---- causal cumulative mean over packed sequences ----------------------
+ * out[t] = mean of inp rows seq_ptr[s] .. t for token t of sequence s: a
+ * history summary at every position that never looks ahead (used by the
+ * personalized gates and the augmented-vector generator). */
+void cummean_forward(float *out, const float *inp, const int32_t *seq_ptr, int S, int C);
+void cummean_backward(float *dinp, const float *dout, const int32_t *seq_ptr, int S, int C);
+
 /* ---- layer normalization ------------------------------------------------
  * out (N, C) = (inp - mean) * rstd * w + b; mean, rstd (N) are saved for backward. */
 void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w, const float *b,

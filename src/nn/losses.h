@@ -16,14 +16,25 @@
 
 /* logits (N, M) receives the probabilities (kept for backward).
  * q (N, D) queries, c (M, D) candidates, target (N) column of each row's
- * positive (-1 = row ignored), logq (M) or NULL. Returns the summed loss;
- * *count gets the number of counted rows. */
+ * positive (-1 = row ignored), logq (M) or NULL, row_w (N) per-row loss
+ * weights or NULL (all 1). Returns the weighted sum of row losses; *count
+ * gets the number of counted rows. */
 double sampled_softmax_forward(float *logits, const float *q, const float *c, const int32_t *target,
-                               const float *logq, int64_t N, int M, int D, float inv_temp, int64_t *count);
+                               const float *logq, const float *row_w, int64_t N, int M, int D, float inv_temp,
+                               int64_t *count);
 /* probs (N, M) from the forward is overwritten with dlogits. Accumulates
  * dq (N, D) and dc (M, D) (either may be NULL). scale multiplies the gradient
- * (e.g. 1/count for a mean loss). */
+ * (e.g. 1/count for a mean loss); row_w as in the forward. */
 void sampled_softmax_backward(float *dq, float *dc, float *probs, const float *q, const float *c,
-                              const int32_t *target, int64_t N, int M, int D, float inv_temp, float scale);
+                              const int32_t *target, const float *row_w, int64_t N, int M, int D, float inv_temp,
+                              float scale);
+
+/* Symmetric InfoNCE between two views z1, z2 (N, D) (already normalized if
+ * cosine similarity is meant): row n of each view must pick row n of the
+ * other among all N. Loss = sum_n w_n (CE(z1 z2^T / t)_n + CE(z2 z1^T / t)_n) / 2.
+ * logits: (N, N) scratch. Accumulates dz1, dz2 with scale. Returns the loss sum. */
+double infonce_forward_backward(float *dz1, float *dz2, float *logits, const float *z1, const float *z2,
+                                const int32_t *diag, const float *row_w, int64_t N, int D, float inv_temp,
+                                float scale);
 
 #endif

@@ -51,6 +51,7 @@ const OptSpec g_run_options[] = {
     {"feat-mask-ratio", OPT_FLOAT, M(feat_mask_ratio), "0.5", "masked share of item features in a view", 0, 0.95, NULL},
     {"cl-short-boost", OPT_BOOL, M(cl_short_boost), "true", "weight short histories more in the user InfoNCE", 0, 0, NULL},
     {"cl-items", OPT_INT, M(cl_items), "256", "uniformly drawn items per step for the item InfoNCE", 2, 1 << 20, NULL},
+    {"item-mlp", OPT_BOOL, M(item_mlp), "true", "cl-epidtn: residual MLP head in the item tower", 0, 0, NULL},
     {"pop-buckets", OPT_INT, M(pop_buckets), "10", "popularity buckets of the item gate", 1, 1000, NULL},
     {"interests", OPT_INT, M(interests), "4", "multi-interest models: interests per user", 1, 64, NULL},
     {"routing-iters", OPT_INT, M(routing_iters), "3", "capsule routing iterations", 1, 20, NULL},
@@ -88,7 +89,7 @@ static void find_model_name(int argc, char **argv, char *out, size_t n)
     snprintf(out, n, "%s", tmp.model);
 }
 
-static int apply_model_defaults(RunConfig *rc, const char *model, Err *err)
+int run_config_model_defaults(RunConfig *rc, const char *model, Err *err)
 {
     const ModelClass *cls = model_class_find(model);
     if (!cls || !cls->defaults) return 0;
@@ -108,7 +109,7 @@ int run_config_parse(RunConfig *rc, int argc, char **argv, int *help, Err *err)
     char model[32];
     find_model_name(argc, argv, model, sizeof model);
     opt_defaults(g_run_options, g_n_run_options, rc);
-    apply_model_defaults(rc, model, err);
+    run_config_model_defaults(rc, model, err);
     return opt_parse_argv(g_run_options, g_n_run_options, rc, argc, argv, help, err);
 }
 

@@ -43,6 +43,8 @@ extern const int g_n_run_options;
  * --config), then the config file, then the command line. Returns 0, or -1
  * with a usage error (exit 2). */
 int run_config_parse(RunConfig *rc, int argc, char **argv, int *help, Err *err);
+/* Applies the model's documented defaults (ModelClass.defaults) to rc. */
+int run_config_model_defaults(RunConfig *rc, const char *model, Err *err);
 /* Semantic checks that need more than one field (model exists, format, ...). */
 int run_config_validate(const RunConfig *rc, Err *err);
 int run_config_write(const RunConfig *rc, const char *path, Err *err);

@@ -84,6 +84,7 @@ int run_write_metrics(const Run *r, const TrainResult *res, const char *path, Er
     jw_string(&w, "data", r->rc.data);
     report_metrics_json(&w, "valid", &res->valid);
     report_metrics_json(&w, "test", &res->test);
+    report_buckets_json(&w, "test_buckets", res->buckets, res->n_buckets);
     jw_number(&w, "train_seconds", res->train_seconds);
     jw_number(&w, "train_examples_per_second", res->examples_per_second);
     jw_number(&w, "eval_seconds", res->eval_seconds);

@@ -22,6 +22,7 @@ static void eval_options(const RunConfig *rc, const Split *split, const char *la
 
 typedef struct {
     double loss_sum;
+    double parts[LOSS_PARTS_MAX]; /* summed loss terms of the model */
     int64_t steps, examples;
     double seconds;
 } EpochStats;
@@ -50,6 +51,7 @@ static void run_epoch(Model *m, const TrainCtx *ctx, Example *ex, int64_t n_ex, 
         double loss = m->cls->train_step(m, ctx, ex + b, n);
         adam_step(&m->params, &ac);
         st->loss_sum += loss;
+        for (int k = 0; k < m->n_loss_parts; k++) st->parts[k] += m->loss_parts[k];
         st->steps++;
         ema = isnan(ema) ? loss : 0.98 * ema + 0.02 * loss;
         progress_set_extra(&p, "loss %.4f", ema);
@@ -60,15 +62,21 @@ static void run_epoch(Model *m, const TrainCtx *ctx, Example *ex, int64_t n_ex, 
     if (!rc->quiet && p.tty) progress_end(&p);
 }
 
-static void log_epoch(FILE *log, int epoch, const EpochStats *st, const Metrics *valid, double valid_s,
-                      const char *metric, int improved)
+static void log_epoch(FILE *log, const Model *m, int epoch, const EpochStats *st, const Metrics *valid,
+                      double valid_s, const char *metric, int improved)
 {
     if (!log) return;
     JsonWriter w;
     jw_init(&w, log, 0);
     jw_object_begin(&w, NULL);
     jw_int(&w, "epoch", epoch);
-    jw_number(&w, "loss", st->steps ? st->loss_sum / (double)st->steps : 0);
+    double steps = (double)MAX(st->steps, 1);
+    jw_number(&w, "loss", st->loss_sum / steps);
+    if (m->n_loss_parts > 1) {
+        jw_object_begin(&w, "loss_parts");
+        for (int k = 0; k < m->n_loss_parts; k++) jw_number(&w, m->loss_names[k], st->parts[k] / steps);
+        jw_object_end(&w);
+    }
     jw_number(&w, "train_seconds", st->seconds);
     jw_number(&w, "examples_per_second", st->seconds > 0 ? (double)st->examples / st->seconds : 0);
     if (valid) {
@@ -118,7 +126,7 @@ int train_model(Model *m, const Dataset *ds, const Split *split, const RunConfig
             res->epochs_run = epoch;
             int last = epoch == rc->epochs;
             if (epoch % rc->eval_every != 0 && !last) {
-                log_epoch(log, epoch, &st, NULL, 0, metric, 0);
+                log_epoch(log, m, epoch, &st, NULL, 0, metric, 0);
                 continue;
             }
             Metrics mv;
@@ -131,7 +139,7 @@ int train_model(Model *m, const Dataset *ds, const Split *split, const RunConfig
                 fprintf(stderr, "epoch %d: loss %.4f, %.0f ex/s, valid %s %.4f%s (%.1fs)\n", epoch,
                         st.loss_sum / (double)MAX(st.steps, 1), (double)st.examples / st.seconds, metric, val,
                         improved ? " *" : "", st.seconds + vs);
-            log_epoch(log, epoch, &st, &mv, vs, metric, improved);
+            log_epoch(log, m, epoch, &st, &mv, vs, metric, improved);
             if (improved) {
                 best_val = val, bad = 0, res->best_epoch = epoch, res->valid = mv;
                 memcpy(best, m->params.data, best_bytes);
@@ -148,7 +156,18 @@ int train_model(Model *m, const Dataset *ds, const Split *split, const RunConfig
         evaluate(m, ds, &split->valid, &eo, &res->valid, NULL, &res->valid_eval_seconds);
     }
     eval_options(rc, split, "test", &eo);
-    evaluate(m, ds, &split->test, &eo, &res->test, NULL, &res->eval_seconds);
+    evaluate_with_buckets(m, ds, &split->test, &eo, &res->test, res->buckets, &res->n_buckets, &res->eval_seconds);
     (void)err;
     return 0;
+}
+
+void evaluate_with_buckets(Model *m, const Dataset *ds, const EvalSet *es, const EvalOptions *eo, Metrics *out,
+                           BucketReport *buckets, int *n_buckets, double *seconds)
+{
+    int kmax = eval_max_k(&eo->ks);
+    int32_t *ranked = xmalloc((size_t)MAX(es->n, 1) * kmax * sizeof *ranked);
+    evaluate(m, ds, es, eo, out, ranked, seconds);
+    for (int j = 0; j < eo->ks.n; j++) bucket_report(&buckets[j], ds, es, m->cat, ranked, kmax, eo->ks.v[j]);
+    *n_buckets = eo->ks.n;
+    free(ranked);
 }

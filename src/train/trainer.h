@@ -4,6 +4,7 @@
 #ifndef CLT_TRAINER_H
 #define CLT_TRAINER_H
 
+#include "eval/buckets.h"
 #include "eval/evaluate.h"
 #include "model/model.h"
 #include "train/config.h"
@@ -16,7 +17,13 @@ typedef struct TrainResult {
     double eval_seconds;             /* final test evaluation */
     double valid_eval_seconds;       /* all valid evaluations during training */
     int64_t examples_per_epoch;
+    BucketReport buckets[OPT_LIST_MAX]; /* test slices, one per cut-off in --k */
+    int n_buckets;
 } TrainResult;
+
+/* Evaluates es and fills one bucket report per cut-off of ks. */
+void evaluate_with_buckets(Model *m, const Dataset *ds, const EvalSet *es, const EvalOptions *eo, Metrics *out,
+                           BucketReport *buckets, int *n_buckets, double *seconds);
 
 /* log (optional) receives one JSON line per epoch. */
 int train_model(Model *m, const Dataset *ds, const Split *split, const RunConfig *rc, FILE *log, TrainResult *res,

@@ -20,6 +20,7 @@ static void *arena_alloc(Arena *a, size_t bytes)
 
 float *arena_floats(Arena *a, size_t n) { return arena_alloc(a, n * sizeof(float)); }
 int32_t *arena_i32(Arena *a, size_t n) { return arena_alloc(a, n * sizeof(int32_t)); }
+int64_t *arena_i64(Arena *a, size_t n) { return arena_alloc(a, n * sizeof(int64_t)); }
 
 void arena_free(Arena *a)
 {

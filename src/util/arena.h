@@ -17,6 +17,7 @@ typedef struct Arena {
 /* Zeroed, 64-byte aligned. */
 float *arena_floats(Arena *a, size_t n);
 int32_t *arena_i32(Arena *a, size_t n);
+int64_t *arena_i64(Arena *a, size_t n);
 void arena_free(Arena *a);
 
 #endif

@@ -1,0 +1,123 @@
+#include "nn/attention.h"
+
+#include "nn/fastmath.h"
+
+#include <math.h>
+#include <string.h>
+
+int64_t attention_plan(int64_t *att_off, const int32_t *seq_ptr, int S, int NH)
+{
+    att_off[0] = 0;
+    for (int s = 0; s < S; s++) {
+        int64_t L = seq_ptr[s + 1] - seq_ptr[s];
+        att_off[s + 1] = att_off[s] + (int64_t)NH * L * L;
+    }
+    return att_off[S];
+}
+
+static inline float dot(const float *a, const float *b, int n)
+{
+    float s = 0;
+    for (int i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+/* One (sequence, head): causal softmax(q k^T / sqrt(hs)) (dropped out) @ v. */
+static void head_forward(float *out, float *att, const float *drop, const float *qkv, int L, int C, int hs, int h)
+{
+    int C3 = 3 * C;
+    float scale = 1.0f / sqrtf((float)hs);
+    const float *q0 = qkv + h * hs, *k0 = qkv + C + h * hs, *v0 = qkv + 2 * C + h * hs;
+    for (int t1 = 0; t1 < L; t1++) {
+        float *a = att + (int64_t)t1 * L;
+        const float *q = q0 + (int64_t)t1 * C3;
+        float mx = -INFINITY;
+        for (int t2 = 0; t2 <= t1; t2++) {
+            a[t2] = scale * dot(q, k0 + (int64_t)t2 * C3, hs);
+            mx = fmaxf(mx, a[t2]);
+        }
+        float sum = 0;
+        for (int t2 = 0; t2 <= t1; t2++) a[t2] = fast_expf(a[t2] - mx);
+        for (int t2 = 0; t2 <= t1; t2++) sum += a[t2];
+        float inv = 1.0f / sum;
+        for (int t2 = 0; t2 <= t1; t2++) a[t2] *= inv;
+        for (int t2 = t1 + 1; t2 < L; t2++) a[t2] = 0;
+        float *o = out + (int64_t)t1 * C + h * hs;
+        memset(o, 0, (size_t)hs * sizeof *o);
+        for (int t2 = 0; t2 <= t1; t2++) {
+            float w = drop ? a[t2] * drop[(int64_t)t1 * L + t2] : a[t2];
+            const float *v = v0 + (int64_t)t2 * C3;
+            for (int i = 0; i < hs; i++) o[i] += w * v[i];
+        }
+    }
+}
+
+void attention_forward(float *out, float *att, float *drop, const float *qkv, const int32_t *seq_ptr,
+                       const int64_t *att_off, int S, int C, int NH, float p, Rng *rng)
+{
+    int hs = C / NH;
+    int use_drop = p > 0 && drop;
+    if (use_drop) {
+        /* Masks are drawn serially so the run is reproducible at any thread count. */
+        float keep = 1.0f / (1.0f - p);
+        for (int64_t i = 0; i < att_off[S]; i++) drop[i] = rng_float(rng) < p ? 0.0f : keep;
+    }
+#pragma omp parallel for schedule(dynamic, 4) collapse(2) if (seq_ptr[S] > 64)
+    for (int s = 0; s < S; s++)
+        for (int h = 0; h < NH; h++) {
+            int L = seq_ptr[s + 1] - seq_ptr[s];
+            int64_t base = seq_ptr[s], ao = att_off[s] + (int64_t)h * L * L;
+            head_forward(out + base * C, att + ao, use_drop ? drop + ao : NULL, qkv + base * 3 * C, L, C, hs, h);
+        }
+}
+
+static void head_backward(float *dqkv, float *datt, const float *dout, const float *att, const float *drop,
+                          const float *qkv, int L, int C, int hs, int h)
+{
+    int C3 = 3 * C;
+    float scale = 1.0f / sqrtf((float)hs);
+    const float *q0 = qkv + h * hs, *k0 = qkv + C + h * hs, *v0 = qkv + 2 * C + h * hs;
+    float *dq0 = dqkv + h * hs, *dk0 = dqkv + C + h * hs, *dv0 = dqkv + 2 * C + h * hs;
+    for (int t1 = 0; t1 < L; t1++) {
+        const float *a = att + (int64_t)t1 * L, *g = dout + (int64_t)t1 * C + h * hs;
+        float *da = datt + (int64_t)t1 * L;
+        /* out = sum (a * drop) v  =>  dv += (a * drop) g,  da = drop * (g . v) */
+        for (int t2 = 0; t2 <= t1; t2++) {
+            float m = drop ? drop[(int64_t)t1 * L + t2] : 1.0f;
+            const float *v = v0 + (int64_t)t2 * C3;
+            float *dv = dv0 + (int64_t)t2 * C3;
+            float w = a[t2] * m;
+            for (int i = 0; i < hs; i++) dv[i] += w * g[i];
+            da[t2] = m * dot(g, v, hs);
+        }
+        /* softmax backward: ds = a * (da - sum(a * da)) */
+        float sum = 0;
+        for (int t2 = 0; t2 <= t1; t2++) sum += a[t2] * da[t2];
+        const float *q = q0 + (int64_t)t1 * C3;
+        float *dq = dq0 + (int64_t)t1 * C3;
+        for (int t2 = 0; t2 <= t1; t2++) {
+            float ds = scale * a[t2] * (da[t2] - sum);
+            const float *k = k0 + (int64_t)t2 * C3;
+            float *dk = dk0 + (int64_t)t2 * C3;
+            for (int i = 0; i < hs; i++) {
+                dq[i] += ds * k[i];
+                dk[i] += ds * q[i];
+            }
+        }
+    }
+}
+
+void attention_backward(float *dqkv, float *datt, const float *dout, const float *att, const float *drop,
+                        const float *qkv, const int32_t *seq_ptr, const int64_t *att_off, int S, int C, int NH)
+{
+    int hs = C / NH;
+    /* (sequence, head) pairs write disjoint rows/columns of dqkv: no races. */
+#pragma omp parallel for schedule(dynamic, 4) collapse(2) if (seq_ptr[S] > 64)
+    for (int s = 0; s < S; s++)
+        for (int h = 0; h < NH; h++) {
+            int L = seq_ptr[s + 1] - seq_ptr[s];
+            int64_t base = seq_ptr[s], ao = att_off[s] + (int64_t)h * L * L;
+            head_backward(dqkv + base * 3 * C, datt + ao, dout + base * C, att + ao, drop ? drop + ao : NULL,
+                          qkv + base * 3 * C, L, C, hs, h);
+        }
+}

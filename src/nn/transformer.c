@@ -1,0 +1,108 @@
+#include "nn/transformer.h"
+
+#include <stdio.h>
+
+#include "nn/attention.h"
+#include "nn/layers.h"
+
+static int add(ParamStore *ps, const char *prefix, const char *name, int64_t r, int64_t c, InitKind k, float s)
+{
+    char full[PARAM_NAME_MAX];
+    snprintf(full, sizeof full, "%s.%s", prefix, name);
+    int i = param_add(ps, full, r, c, k, s);
+    if (k != INIT_NORMAL) param_set_no_decay(ps, i); /* biases and LayerNorm */
+    return i;
+}
+
+void tblock_declare(TBlock *b, ParamStore *ps, const char *prefix, int C, int H, int NH, float init_std)
+{
+    b->C = C, b->H = H, b->NH = NH;
+    b->wqkv = add(ps, prefix, "wqkv", 3 * C, C, INIT_NORMAL, init_std);
+    b->bqkv = add(ps, prefix, "bqkv", 1, 3 * C, INIT_ZERO, 0);
+    b->wo = add(ps, prefix, "wo", C, C, INIT_NORMAL, init_std);
+    b->bo = add(ps, prefix, "bo", 1, C, INIT_ZERO, 0);
+    b->ln1w = add(ps, prefix, "ln1w", 1, C, INIT_ONE, 0);
+    b->ln1b = add(ps, prefix, "ln1b", 1, C, INIT_ZERO, 0);
+    b->w1 = add(ps, prefix, "w1", H, C, INIT_NORMAL, init_std);
+    b->b1 = add(ps, prefix, "b1", 1, H, INIT_ZERO, 0);
+    b->w2 = add(ps, prefix, "w2", C, H, INIT_NORMAL, init_std);
+    b->b2 = add(ps, prefix, "b2", 1, C, INIT_ZERO, 0);
+    b->ln2w = add(ps, prefix, "ln2w", 1, C, INIT_ONE, 0);
+    b->ln2b = add(ps, prefix, "ln2b", 1, C, INIT_ZERO, 0);
+}
+
+void tblock_acts_plan(TBlockActs *a, Arena *ar, int64_t N, int64_t max_att, int C, int H)
+{
+    a->qkv = arena_floats(ar, (size_t)(N * 3 * C));
+    a->att = arena_floats(ar, (size_t)max_att);
+    a->adrop = arena_floats(ar, (size_t)max_att);
+    float **nc[] = {&a->a, &a->p, &a->pmask, &a->r1, &a->y, &a->f, &a->fmask, &a->r2, &a->z};
+    for (size_t i = 0; i < sizeof nc / sizeof nc[0]; i++) *nc[i] = arena_floats(ar, (size_t)(N * C));
+    a->h = arena_floats(ar, (size_t)(N * H));
+    a->g = arena_floats(ar, (size_t)(N * H));
+    float **n1[] = {&a->mean1, &a->rstd1, &a->mean2, &a->rstd2};
+    for (size_t i = 0; i < sizeof n1 / sizeof n1[0]; i++) *n1[i] = arena_floats(ar, (size_t)N);
+}
+
+void tblock_scratch_plan(TBlockScratch *s, Arena *ar, int64_t N, int64_t max_att, int C, int H)
+{
+    s->dqkv = arena_floats(ar, (size_t)(N * 3 * C));
+    s->datt = arena_floats(ar, (size_t)max_att);
+    float **nc[] = {&s->da, &s->dp, &s->dr1, &s->dy, &s->df, &s->dr2};
+    for (size_t i = 0; i < sizeof nc / sizeof nc[0]; i++) *nc[i] = arena_floats(ar, (size_t)(N * C));
+    s->dh = arena_floats(ar, (size_t)(N * H));
+    s->dg = arena_floats(ar, (size_t)(N * H));
+}
+
+#define W(i) param_data(ps, b->i)
+#define G(i) param_grad(ps, b->i)
+
+void tblock_forward(const TBlock *b, ParamStore *ps, TBlockActs *a, const float *x, const int32_t *seq_ptr,
+                    const int64_t *att_off, int S, float p_attn, float p_hidden, Rng *rng)
+{
+    int64_t N = seq_ptr[S];
+    int C = b->C, H = b->H;
+    linear_forward(a->qkv, x, W(wqkv), W(bqkv), N, C, 3 * C);
+    attention_forward(a->a, a->att, p_attn > 0 ? a->adrop : NULL, a->qkv, seq_ptr, att_off, S, C, b->NH, p_attn, rng);
+    linear_forward(a->p, a->a, W(wo), W(bo), N, C, C);
+    dropout_forward(a->r1, a->pmask, a->p, N * C, p_hidden, rng);
+    for (int64_t k = 0; k < N * C; k++) a->r1[k] += x[k];
+    layernorm_forward(a->y, a->mean1, a->rstd1, a->r1, W(ln1w), W(ln1b), N, C);
+    linear_forward(a->h, a->y, W(w1), W(b1), N, C, H);
+    gelu_forward(a->g, a->h, N * H);
+    linear_forward(a->f, a->g, W(w2), W(b2), N, H, C);
+    dropout_forward(a->r2, a->fmask, a->f, N * C, p_hidden, rng);
+    for (int64_t k = 0; k < N * C; k++) a->r2[k] += a->y[k];
+    layernorm_forward(a->z, a->mean2, a->rstd2, a->r2, W(ln2w), W(ln2b), N, C);
+}
+
+void tblock_backward(const TBlock *b, ParamStore *ps, const TBlockActs *a, TBlockScratch *s, float *dx,
+                     const float *dz, const float *x, const int32_t *seq_ptr, const int64_t *att_off, int S,
+                     float p_attn)
+{
+    int64_t N = seq_ptr[S], NC = N * b->C, NH = N * b->H;
+    int C = b->C, H = b->H;
+    memset(s->dr2, 0, (size_t)NC * sizeof(float));
+    layernorm_backward(s->dr2, G(ln2w), G(ln2b), dz, a->r2, W(ln2w), a->mean2, a->rstd2, N, C);
+    /* r2 = y + dropout(f): both branches get dr2 */
+    memcpy(s->dy, s->dr2, (size_t)NC * sizeof(float));
+    memset(s->df, 0, (size_t)NC * sizeof(float));
+    dropout_backward(s->df, s->dr2, a->fmask, NC);
+    memset(s->dg, 0, (size_t)NH * sizeof(float));
+    linear_backward(s->dg, G(w2), G(b2), s->df, a->g, W(w2), N, H, C);
+    memset(s->dh, 0, (size_t)NH * sizeof(float));
+    gelu_backward(s->dh, s->dg, a->h, NH);
+    linear_backward(s->dy, G(w1), G(b1), s->dh, a->y, W(w1), N, C, H);
+    memset(s->dr1, 0, (size_t)NC * sizeof(float));
+    layernorm_backward(s->dr1, G(ln1w), G(ln1b), s->dy, a->r1, W(ln1w), a->mean1, a->rstd1, N, C);
+    /* r1 = x + dropout(p) */
+    for (int64_t k = 0; k < NC; k++) dx[k] += s->dr1[k];
+    memset(s->dp, 0, (size_t)NC * sizeof(float));
+    dropout_backward(s->dp, s->dr1, a->pmask, NC);
+    memset(s->da, 0, (size_t)NC * sizeof(float));
+    linear_backward(s->da, G(wo), G(bo), s->dp, a->a, W(wo), N, C, C);
+    memset(s->dqkv, 0, (size_t)(3 * NC) * sizeof(float));
+    attention_backward(s->dqkv, s->datt, s->da, a->att, p_attn > 0 ? a->adrop : NULL, a->qkv, seq_ptr, att_off, S, C,
+                       b->NH);
+    linear_backward(dx, G(wqkv), G(bqkv), s->dqkv, x, W(wqkv), N, C, 3 * C);
+}

@@ -1,0 +1,51 @@
+/* transformer.h — a Transformer encoder block over packed sequences.
+ *
+ * Post-LN (BERT) ordering, as the SASRec implementation of S3-Rec / ICLRec
+ * whose published Beauty/Sports numbers we reproduce:
+ *   qkv = x Wqkv^T + bqkv;   a = CausalMHA(qkv)            (nn/attention.h)
+ *   y   = LN1(x + Dropout(a Wo^T + bo))
+ *   z   = LN2(y + Dropout(W2 gelu(W1 y + b1) + b2))
+ * Parameters live in the model's ParamStore under "<prefix>.<name>". */
+#ifndef CLT_TRANSFORMER_H
+#define CLT_TRANSFORMER_H
+
+#include "nn/params.h"
+#include "util/arena.h"
+
+typedef struct TBlock {
+    int wqkv, bqkv, wo, bo, ln1w, ln1b, w1, b1, w2, b2, ln2w, ln2b; /* parameter indices */
+    int C, H, NH;                                                  /* model dim, FFN hidden, heads */
+} TBlock;
+
+/* Saved activations of one block for N tokens (planned for max_tokens). */
+typedef struct TBlockActs {
+    float *qkv;            /* (N, 3C) */
+    float *att, *adrop;    /* (att size) softmax weights, attention-dropout mask */
+    float *a;              /* (N, C) attention output (heads concatenated) */
+    float *p, *pmask;      /* (N, C) output projection, its dropout mask */
+    float *r1, *y;         /* (N, C) residual sum, LN1 output */
+    float *mean1, *rstd1;  /* (N) */
+    float *h, *g;          /* (N, H) FFN pre-activation, GELU output */
+    float *f, *fmask;      /* (N, C) FFN output, its dropout mask */
+    float *r2, *z;         /* (N, C) residual sum, LN2 output = block output */
+    float *mean2, *rstd2;  /* (N) */
+} TBlockActs;
+
+/* Gradient scratch, shared by all blocks of a model (used one block at a time). */
+typedef struct TBlockScratch {
+    float *dqkv, *datt, *da, *dp, *dr1, *dy, *dh, *dg, *df, *dr2; /* shapes as above */
+} TBlockScratch;
+
+void tblock_declare(TBlock *b, ParamStore *ps, const char *prefix, int C, int H, int NH, float init_std);
+void tblock_acts_plan(TBlockActs *a, Arena *ar, int64_t max_tokens, int64_t max_att, int C, int H);
+void tblock_scratch_plan(TBlockScratch *s, Arena *ar, int64_t max_tokens, int64_t max_att, int C, int H);
+
+/* x (N, C) -> a->z (N, C). p_attn / p_hidden: attention / hidden dropout. */
+void tblock_forward(const TBlock *b, ParamStore *ps, TBlockActs *a, const float *x, const int32_t *seq_ptr,
+                    const int64_t *att_off, int S, float p_attn, float p_hidden, Rng *rng);
+/* dz (N, C) -> dx (N, C) accumulated; parameter gradients accumulated. dz is not modified. */
+void tblock_backward(const TBlock *b, ParamStore *ps, const TBlockActs *a, TBlockScratch *s, float *dx,
+                     const float *dz, const float *x, const int32_t *seq_ptr, const int64_t *att_off, int S,
+                     float p_attn);
+
+#endif
