@@ -15,7 +15,12 @@ static const char *USAGE =
 static void print_help(void)
 {
     opt_print_help(g_run_options, g_n_run_options, USAGE, stdout);
-    printf("\nModels: %s\n", model_names());
+    printf("\nModels (each model's own defaults override the ones above):\n");
+    for (int i = 0; i < model_count(); i++) {
+        const ModelClass *c = model_class_at(i);
+        printf("  %-12s %s\n", c->name, c->summary);
+        if (c->defaults) printf("  %-12s defaults: %s\n", "", c->defaults);
+    }
 }
 
 /* Writes everything but the log into the (already created) run directory. */

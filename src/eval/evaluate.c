@@ -20,7 +20,7 @@ int eval_max_k(const IntList *ks)
 static int block_users(int32_t n_items, int interests)
 {
     int64_t cap = (256LL << 20) / 4 / ((int64_t)n_items * interests);
-    return (int)MAX(1, MIN(cap, 1024));
+    return (int)MAX(1, MIN(cap, 128));
 }
 
 /* Sets the scores of seen items to -inf, except items that are targets. */
@@ -101,17 +101,34 @@ static void eval_block(const EvalJob *job, int32_t first, int nb, float *U, floa
     }
 }
 
+/* Buffers kept from one evaluation to the next (training evaluates every
+ * epoch): re-allocating ~50-250 MB each time costs a page fault per 4 KB. */
+static struct {
+    float *items, *U, *scores;
+    size_t n_items, n_u, n_scores;
+} g_ws;
+
+static float *ws_get(float **p, size_t *cap, size_t n)
+{
+    if (n > *cap) {
+        free(*p);
+        *p = xalloc_floats(n);
+        *cap = n;
+    }
+    return *p;
+}
+
 void evaluate(Model *m, const Dataset *ds, const EvalSet *es, const EvalOptions *o, Metrics *out, int32_t *ranked,
               double *seconds)
 {
     double t0 = now_seconds();
     int32_t n_items = m->cat->n_items;
     EvalJob job = {m, ds, es, o, eval_max_k(&o->ks), m->n_interests, NULL};
-    job.items = xalloc_floats((size_t)n_items * m->dim);
+    job.items = ws_get(&g_ws.items, &g_ws.n_items, (size_t)n_items * m->dim);
     m->cls->item_vectors(m, job.items);
     int bu = block_users(n_items, job.n_int);
-    float *U = xalloc_floats((size_t)bu * job.n_int * m->dim);
-    float *scores = xalloc_floats((size_t)bu * job.n_int * n_items);
+    float *U = ws_get(&g_ws.U, &g_ws.n_u, (size_t)bu * job.n_int * m->dim);
+    float *scores = ws_get(&g_ws.scores, &g_ws.n_scores, (size_t)bu * job.n_int * n_items);
     metrics_init(out, &o->ks);
     Progress p;
     progress_begin(&p, o->label ? o->label : "eval", es->n, "users", o->quiet);
@@ -122,6 +139,5 @@ void evaluate(Model *m, const Dataset *ds, const EvalSet *es, const EvalOptions 
     }
     if (!o->quiet && es->n > 20000) progress_end(&p);
     metrics_finish(out);
-    free(job.items), free(U), free(scores);
     if (seconds) *seconds = now_seconds() - t0;
 }

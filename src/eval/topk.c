@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+
 /* "a ranks before b" */
 static inline int better(ScoredItem a, ScoredItem b)
 {
@@ -58,14 +60,21 @@ int topk_select(const float *scores, int32_t n, int k, ScoredItem *out)
     }
     /* Steady state. Items arrive in increasing id order, so an item tying the
      * worst kept score has the higher id and loses: only strictly greater
-     * scores enter, and the common case is one compare. */
+     * scores enter. Blocks of 64 are first tested with one vectorized
+     * compare-and-or; once the heap is warm almost every block is skipped. */
     float thresh = size == k ? out[0].score : INFINITY;
-    for (; i < n; i++) {
-        float s = scores[i];
-        if (!(s > thresh)) continue;
-        out[0] = (ScoredItem){s, i};
-        sift_down(out, size, 0);
-        thresh = out[0].score;
+    for (; i < n; i += 64) {
+        int32_t end = MIN(n, i + 64);
+        int any = 0;
+        for (int32_t j = i; j < end; j++) any |= scores[j] > thresh;
+        if (!any) continue;
+        for (int32_t j = i; j < end; j++) {
+            float s = scores[j];
+            if (!(s > thresh)) continue;
+            out[0] = (ScoredItem){s, j};
+            sift_down(out, size, 0);
+            thresh = out[0].score;
+        }
     }
     topk_sort(out, size);
     return size;

@@ -12,7 +12,8 @@
  * Item tower:
  *   x_i  = E_item[i] + mean E_feat[feats(i)]
  *   g_i  = 2 sigmoid(MLP_ig(E_pop[bucket(i)] + mean E_feat[feats(i)]))   [gates]
- *   v_i  = g_i * x_i + MLP_iv([g_i * x_i ; a_i])      [item-mlp; a_i = E_aug[i] with enhance]
+ *   a_i  = MLP_ai(stopgrad(x_i))             [enhance]      (inductive augmented item vector)
+ *   v_i  = g_i * x_i + MLP_iv([g_i * x_i ; a_i])      [item-mlp]
  * Loss = sampled softmax with log-Q over the batch's next items (or full
  * softmax, or SASRec's BCE with one negative), each position of each
  * sequence predicting the next item,
@@ -44,7 +45,11 @@ typedef struct ItemActs {
     float *fmean;             /* (cap, C) feature part of the gate input */
     int32_t *bk;              /* (cap) popularity bucket of each item */
     float *xt;                /* (cap, C) gated input */
-    float *ai;                /* (cap, C) augmented item vectors (gathered) */
+    float *ai;                /* (cap, C) augmented item vectors a_i = MLP_ai(sg(x)) */
+    const float *ai_in;       /* input of MLP_ai in the last forward: x, or its frozen copy */
+    float *x_frozen;          /* (cap, C) tests: the stop-gradient input, recorded once */
+    int have_frozen;
+    Mlp2Acts ai_acts;
     float *z;                 /* (cap, 2C) [xt ; ai] */
     float *mo;                /* (cap, C) MLP output */
     float *v_raw, *vnorm;     /* (cap, C), (cap) */
@@ -70,7 +75,8 @@ typedef struct ClEpidtn {
     ItemInput in;
     SeqEncoder enc;
     Mlp2 ug, au, ig, iv;
-    int mask_emb, wp, pop_emb, aug_item, wq;
+    Mlp2 ai;
+    int mask_emb, wp, pop_emb, wq;
     int32_t *bucket;          /* (n_items) popularity bucket of each item */
     Arena arena;
     SeqBatch sb;
@@ -98,7 +104,8 @@ typedef struct ClEpidtn {
      * freeze set, the first call records them and later calls reuse them. */
     int last_main, last_n;      /* causal sequences and examples of the last step (for dumps) */
     int freeze;
-    float *frozen_v, *frozen_u, *frozen_c; /* (T_max, C) */
+    float *frozen_v, *frozen_u;  /* (Tm, C) the mimic targets of the last step */
+    float *frozen_c;             /* (T_max, C) */
     int have_frozen, have_frozen_c;
     const float *au_in;         /* input of MLP_au in the last forward: c, or its frozen copy */
 } ClEpidtn;
@@ -119,6 +126,10 @@ static void item_acts_plan(ClEpidtn *s, ItemActs *a, int64_t cap)
     a->vnorm = arena_floats(ar, (size_t)cap);
     if (s->gates) mlp2_plan(&s->ig, &a->ig, ar, cap);
     if (s->item_mlp) mlp2_plan(&s->iv, &a->iv, ar, cap);
+    if (s->enhance) {
+        mlp2_plan(&s->ai, &a->ai_acts, ar, cap);
+        a->x_frozen = arena_floats(ar, nc);
+    }
 }
 
 /* v (n, C) = item tower of inputs a->x for items ids. */
@@ -143,7 +154,15 @@ static void item_forward(Model *m, ClEpidtn *s, ItemActs *a, const int32_t *ids,
     } else {
         memcpy(a->xt, a->x, nc * sizeof(float));
     }
-    if (s->enhance) embedding_forward(a->ai, param_data(ps, s->aug_item), ids, n, C);
+    if (s->enhance) {
+        a->ai_in = a->x;
+        if (s->freeze) { /* sg(x) is a constant of the objective */
+            if (!a->have_frozen) memcpy(a->x_frozen, a->x, nc * sizeof(float));
+            a->have_frozen = 1;
+            a->ai_in = a->x_frozen;
+        }
+        mlp2_forward(&s->ai, ps, &a->ai_acts, a->ai, a->ai_in, n);
+    }
     memcpy(a->v_raw, a->xt, nc * sizeof(float));
     if (s->item_mlp) {
         const float *zin = a->xt;
@@ -189,8 +208,7 @@ static void item_backward(Model *m, ClEpidtn *s, ItemActs *a, int64_t n, const f
     } else if (s->enhance) {
         linear_backward(a->dai, param_grad(ps, s->wq), NULL, a->dv_raw, a->ai, param_data(ps, s->wq), n, C, C);
     }
-    if (s->enhance)
-        embedding_backward(param_grad(ps, s->aug_item), param_rows(ps, s->aug_item), a->dai, a->ids, n, C);
+    if (s->enhance) mlp2_backward(&s->ai, ps, &a->ai_acts, NULL, a->dai, a->ai_in, n); /* no dx: sg(x) */
     if (!s->gates) {
         memcpy(a->dx, a->dxt, bytes);
         return;
@@ -286,6 +304,20 @@ static void user_backward(Model *m, ClEpidtn *s)
 
 /* Mimic losses on the Nq positive (token, next item) pairs; v holds the
  * candidates' tower outputs, col the positive's column per token. */
+/* dst = src / ||src|| (a constant target: no gradient flows through it). */
+static void unit_target(float *dst, const float *src, int C)
+{
+    float ss = 0;
+    for (int j = 0; j < C; j++) ss += src[j] * src[j];
+    float inv = 1.0f / fmaxf(sqrtf(ss), 1e-12f);
+    for (int j = 0; j < C; j++) dst[j] = src[j] * inv;
+}
+
+/* Mimic losses on the Nq positive (token, next item) pairs; v holds the
+ * candidates' tower outputs, col the positive's column per token. The
+ * targets are the unit directions of the other tower's vectors: bounded,
+ * whatever scale the dot-product towers drift to (W_p and the item MLP
+ * restore the scale). */
 static double mimic_loss(ClEpidtn *s, const float *v, const int32_t *col, int64_t Nq, float lambda)
 {
     int C = s->C;
@@ -296,13 +328,10 @@ static double mimic_loss(ClEpidtn *s, const float *v, const int32_t *col, int64_
     float sc = 2.0f * lambda / (float)pairs;
     for (int64_t t = 0; t < Nq; t++) {
         if (col[t] < 0) continue;
-        const float *vt = v + (int64_t)col[t] * C, *ut = s->uo + t * C;
-        if (s->freeze) {
-            if (!s->have_frozen) {
-                memcpy(s->frozen_v + t * C, vt, (size_t)C * sizeof(float));
-                memcpy(s->frozen_u + t * C, ut, (size_t)C * sizeof(float));
-            }
-            vt = s->frozen_v + t * C, ut = s->frozen_u + t * C;
+        float *vt = s->frozen_v + t * C, *ut = s->frozen_u + t * C;
+        if (!(s->freeze && s->have_frozen)) {
+            unit_target(vt, v + (int64_t)col[t] * C, C);
+            unit_target(ut, s->uo + t * C, C);
         }
         const float *at = s->a + t * C, *ai = s->cand.ai + (int64_t)col[t] * C;
         for (int j = 0; j < C; j++) {
@@ -319,12 +348,9 @@ static double mimic_loss(ClEpidtn *s, const float *v, const int32_t *col, int64_
 void cl_epidtn_freeze_targets(Model *m)
 {
     ClEpidtn *s = m->impl;
-    size_t n = (size_t)s->S_max * s->L * s->C;
     s->freeze = 1;
-    s->have_frozen = 0;
-    s->frozen_v = arena_floats(&s->arena, n);
-    s->frozen_u = arena_floats(&s->arena, n);
-    s->frozen_c = arena_floats(&s->arena, n);
+    s->have_frozen = s->have_frozen_c = s->cand.have_frozen = s->view[0].acts.have_frozen = 0;
+    s->view[1].acts.have_frozen = 0;
 }
 
 /* SASRec's loss: per position, BCE on the next item vs one uniformly drawn
@@ -624,8 +650,7 @@ static void declare_params(Model *m, ClEpidtn *s)
     if (s->enhance) {
         mlp2_declare(&s->au, ps, "aug_user", C, Hg, C, std, 0);
         s->wp = param_add(ps, "aug_user_proj", C, C, INIT_NORMAL, std);
-        s->aug_item = param_add(ps, "aug_item", m->cat->n_items, C, INIT_NORMAL, std);
-        param_set_sparse(ps, s->aug_item);
+        mlp2_declare(&s->ai, ps, "aug_item", C, Hg, C, std, 0);
         if (!s->item_mlp) s->wq = param_add(ps, "aug_item_proj", C, C, INIT_NORMAL, std);
     }
     if (s->item_mlp) mlp2_declare(&s->iv, ps, "item_mlp", s->enhance ? 2 * C : C, Hg, C, std, 1);
@@ -644,7 +669,12 @@ static void plan_buffers(Model *m, ClEpidtn *s)
     s->unorm = arena_floats(ar, (size_t)T);
     s->tok_ids = arena_i32(ar, (size_t)T);
     if (s->gates) mlp2_plan(&s->ug, &s->ug_acts, ar, T);
-    if (s->enhance) mlp2_plan(&s->au, &s->au_acts, ar, T);
+    if (s->enhance) {
+        mlp2_plan(&s->au, &s->au_acts, ar, T);
+        s->frozen_v = arena_floats(ar, (size_t)(Tm * C));
+        s->frozen_u = arena_floats(ar, (size_t)(Tm * C));
+        s->frozen_c = arena_floats(ar, (size_t)(T * C));
+    }
     /* Main-loss candidates: every training position's next item (+ extras),
      * twice that for BCE's negatives; also the item_vectors chunk. */
     int64_t rows = s->bce ? 2 * Tm : Tm;
@@ -725,7 +755,10 @@ const ModelClass model_cl_epidtn = {
     .summary = "Transformer user tower + dual-path personalized enhancement + contrastive learning (flagship)",
     .per_sequence = 1,
     .trainable = 1,
-    .defaults = NULL,
+    /* Tuned on Amazon Beauty (docs/RESULTS.md): dropout as ICLRec's SASRec, the
+     * item MLP head off (it overfit), 2048 uniform extra negatives (mixed
+     * negative sampling: the in-batch positives alone under-sample the tail). */
+    .defaults = "dropout=0.5 emb-dropout=0.5 epochs=200 patience=10 negatives=2048 item-mlp=false",
     .build = cl_build,
     .train_step = cl_epidtn_train_step,
     .user_vectors = cl_epidtn_user_vectors,

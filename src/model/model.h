@@ -106,6 +106,8 @@ struct Model {
 };
 
 const ModelClass *model_class_find(const char *name);
+int model_count(void);
+const ModelClass *model_class_at(int i);
 /* Comma-separated names of all models, for help and errors. */
 const char *model_names(void);
 /* Builds the model and initializes its parameters from seed. */

@@ -22,6 +22,9 @@ const ModelClass *model_class_find(const char *name)
     return NULL;
 }
 
+int model_count(void) { return (int)ARRAY_LEN(g_models); }
+const ModelClass *model_class_at(int i) { return g_models[i]; }
+
 const char *model_names(void)
 {
     static char buf[512];

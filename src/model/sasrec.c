@@ -13,7 +13,7 @@ const ModelClass model_sasrec = {
     .summary = "Transformer over the behaviour sequence, shared item embeddings (Kang & McAuley 2018)",
     .per_sequence = 1,
     .trainable = 1,
-    .defaults = "item-mlp=false",
+    .defaults = "item-mlp=false dropout=0.5 emb-dropout=0.5 epochs=200 patience=10",
     .build = sasrec_build,
     .train_step = cl_epidtn_train_step,
     .user_vectors = cl_epidtn_user_vectors,

@@ -34,7 +34,7 @@ static void head_forward(float *out, float *att, const float *drop, const float 
         float mx = -INFINITY;
         for (int t2 = 0; t2 <= t1; t2++) {
             a[t2] = scale * dot(q, k0 + (int64_t)t2 * C3, hs);
-            mx = fmaxf(mx, a[t2]);
+            mx = a[t2] > mx ? a[t2] : mx;
         }
         float sum = 0;
         for (int t2 = 0; t2 <= t1; t2++) a[t2] = fast_expf(a[t2] - mx);
@@ -43,7 +43,7 @@ static void head_forward(float *out, float *att, const float *drop, const float 
         for (int t2 = 0; t2 <= t1; t2++) a[t2] *= inv;
         for (int t2 = t1 + 1; t2 < L; t2++) a[t2] = 0;
         float *o = out + (int64_t)t1 * C + h * hs;
-        memset(o, 0, (size_t)hs * sizeof *o);
+        for (int i = 0; i < hs; i++) o[i] = 0; /* hs floats: a loop, not a libc call */
         for (int t2 = 0; t2 <= t1; t2++) {
             float w = drop ? a[t2] * drop[(int64_t)t1 * L + t2] : a[t2];
             const float *v = v0 + (int64_t)t2 * C3;

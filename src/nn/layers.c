@@ -299,7 +299,7 @@ double softmax_xent_forward(float *logits, const int32_t *targets, int64_t N, in
     for (int64_t n = 0; n < N; n++) {
         float *z = logits + n * C;
         float mx = -INFINITY;
-        for (int c = 0; c < C; c++) mx = fmaxf(mx, z[c]);
+        for (int c = 0; c < C; c++) mx = z[c] > mx ? z[c] : mx;
         double sum = 0;
         for (int c = 0; c < C; c++) z[c] = fast_expf(z[c] - mx);
         for (int c = 0; c < C; c++) sum += z[c];

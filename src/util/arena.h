@@ -14,7 +14,7 @@ typedef struct Arena {
     size_t bytes;      /* total handed out, for memory reports */
 } Arena;
 
-/* Zeroed, 64-byte aligned. */
+/* 64-byte aligned. Float buffers are NOT zeroed; integer buffers are. */
 float *arena_floats(Arena *a, size_t n);
 int32_t *arena_i32(Arena *a, size_t n);
 int64_t *arena_i64(Arena *a, size_t n);

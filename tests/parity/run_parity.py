@@ -130,7 +130,7 @@ class Model:
                 gin = gin + self.feat_mean(ids)
             xt = 2 * torch.sigmoid(mlp2(P, "item_gate", gin)) * x
         v = xt
-        ai = P["aug_item"][ids] if self.enhance else None
+        ai = mlp2(P, "aug_item", x.detach()) if self.enhance else None
         if self.item_mlp:
             z = torch.cat([xt, ai], 1) if self.enhance else xt
             v = xt + mlp2(P, "item_mlp", z)
@@ -209,8 +209,9 @@ class Model:
             parts["main"] = F.cross_entropy(logits, col[:Nq])
         if self.enhance:
             c = col[:Nq]
-            parts["mimic"] = self.lam * (((a[:Nq] - v[c].detach()) ** 2).sum()
-                                         + ((ai[c] - U.detach()) ** 2).sum()) / Nq
+            tv = F.normalize(v[c].detach(), dim=1, eps=1e-12)
+            tu = F.normalize(U.detach(), dim=1, eps=1e-12)
+            parts["mimic"] = self.lam * (((a[:Nq] - tv) ** 2).sum() + ((ai[c] - tu) ** 2).sum()) / Nq
         if self.cl_user:
             last1 = [ptr[n_main + k + 1] - 1 for k in range(n)]
             last2 = [ptr[n_main + n + k + 1] - 1 for k in range(n)]
