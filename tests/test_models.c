@@ -46,7 +46,7 @@ TEST(mostpop_ranks_by_training_count)
     REQUIRE(fixture_model(&f, "mostpop", NULL) == 0);
     float *v = xmalloc((size_t)f.cat.n_items * sizeof *v), u;
     f.m->cls->item_vectors(f.m, v);
-    Hist h = {NULL, 0};
+    Hist h = {NULL, 0, -1};
     f.m->cls->user_vectors(f.m, &h, 1, &u);
     for (int32_t i = 0; i < f.cat.n_items; i++) CHECK_NEAR(u * v[i], (double)f.cat.count[i], 0);
     free(v);

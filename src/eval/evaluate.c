@@ -73,7 +73,7 @@ static void eval_block(const EvalJob *job, int32_t first, int nb, float *U, floa
     int32_t n_items = m->cat->n_items;
     Hist *h = xmalloc((size_t)nb * sizeof *h);
     for (int b = 0; b < nb; b++)
-        h[b] = (Hist){ds_user_seq(job->ds, es->user[first + b]), es->hist_len[first + b]};
+        h[b] = (Hist){ds_user_seq(job->ds, es->user[first + b]), es->hist_len[first + b], es->user[first + b]};
     m->cls->user_vectors(m, h, nb, U);
     free(h);
     matmul_nt(scores, U, job->items, (int64_t)nb * n_int, n_items, D, 1.0f, 0.0f);

@@ -52,10 +52,13 @@ typedef struct ModelConfig {
 
 typedef struct Model Model;
 
-/* A history handed to the user tower: the items in time order (oldest first). */
+/* A history handed to the user tower: the items in time order (oldest
+ * first), and the dense user id when the user is known to the training data
+ * (-1 for a new user, e.g. a serving request). Inductive towers ignore it. */
 typedef struct Hist {
     const int32_t *items;
     int32_t len;
+    int32_t user;
 } Hist;
 
 /* What train_step may read besides its examples. */

@@ -1,6 +1,7 @@
 #include "nn/attention.h"
 
 #include "nn/fastmath.h"
+#include "nn/layers.h"
 
 #include <math.h>
 #include <string.h>
@@ -57,11 +58,7 @@ void attention_forward(float *out, float *att, float *drop, const float *qkv, co
 {
     int hs = C / NH;
     int use_drop = p > 0 && drop;
-    if (use_drop) {
-        /* Masks are drawn serially so the run is reproducible at any thread count. */
-        float keep = 1.0f / (1.0f - p);
-        for (int64_t i = 0; i < att_off[S]; i++) drop[i] = rng_float(rng) < p ? 0.0f : keep;
-    }
+    if (use_drop) dropout_mask(drop, att_off[S], p, rng);
 #pragma omp parallel for schedule(dynamic, 4) collapse(2) if (seq_ptr[S] > 64)
     for (int s = 0; s < S; s++)
         for (int h = 0; h < NH; h++) {

@@ -96,11 +96,15 @@ void embedding_bag_backward(float *dtable, RowSet *rows, const float *dout, cons
 
 void linear_forward(float *out, const float *inp, const float *w, const float *b, int64_t N, int C, int OC)
 {
-    matmul_nt(out, inp, w, N, OC, C, 1.0f, 0.0f);
-    if (!b) return;
+    if (!b) {
+        matmul_nt(out, inp, w, N, OC, C, 1.0f, 0.0f);
+        return;
+    }
+    /* Start from the bias and let sgemm accumulate (beta = 1): one pass over
+     * out instead of sgemm's zeroing pass plus a bias pass. */
 #pragma omp parallel for schedule(static) if (N * OC > OMP_MIN)
-    for (int64_t n = 0; n < N; n++)
-        for (int o = 0; o < OC; o++) out[n * OC + o] += b[o];
+    for (int64_t n = 0; n < N; n++) memcpy(out + n * OC, b, (size_t)OC * sizeof *out);
+    matmul_nt(out, inp, w, N, OC, C, 1.0f, 1.0f);
 }
 
 void linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w, int64_t N,
@@ -243,17 +247,34 @@ void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, co
 
 /* ---- dropout ------------------------------------------------------------- */
 
+/* Counter-based uniform in [0, 1): a splitmix64 hash of (seed, i). Unlike a
+ * sequential generator it vectorizes and gives the same mask at any thread
+ * count; one draw from the caller's stream per call keeps runs reproducible. */
+static inline float hash_uniform(uint64_t seed, uint64_t i)
+{
+    uint64_t z = seed + (i + 1) * 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    return (float)(z >> 40) * (1.0f / 16777216.0f);
+}
+
+void dropout_mask(float *mask, int64_t n, float p, Rng *rng)
+{
+    uint64_t seed = rng_u64(rng);
+    float keep = 1.0f / (1.0f - p);
+#pragma omp parallel for schedule(static) if (n > OMP_MIN)
+    for (int64_t i = 0; i < n; i++) mask[i] = hash_uniform(seed, (uint64_t)i) < p ? 0.0f : keep;
+}
+
 void dropout_forward(float *out, float *mask, const float *inp, int64_t n, float p, Rng *rng)
 {
     if (p <= 0) {
         for (int64_t i = 0; i < n; i++) mask[i] = 1.0f, out[i] = inp[i];
         return;
     }
-    float keep = 1.0f / (1.0f - p);
-    for (int64_t i = 0; i < n; i++) {
-        mask[i] = rng_float(rng) < p ? 0.0f : keep;
-        out[i] = inp[i] * mask[i];
-    }
+    dropout_mask(mask, n, p, rng);
+    for (int64_t i = 0; i < n; i++) out[i] = inp[i] * mask[i];
 }
 
 void dropout_backward(float *dinp, const float *dout, const float *mask, int64_t n)

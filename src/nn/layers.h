@@ -72,7 +72,9 @@ void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, co
                         const float *mean, const float *rstd, int64_t N, int C);
 
 /* ---- dropout (inverted) -------------------------------------------------
- * mask (n) holds 0 or 1/(1-p); p = 0 copies. */
+ * mask (n) holds 0 or 1/(1-p); p = 0 copies. dropout_mask only draws a mask
+ * (p > 0); masks are a hash of one draw from rng and the element index. */
+void dropout_mask(float *mask, int64_t n, float p, Rng *rng);
 void dropout_forward(float *out, float *mask, const float *inp, int64_t n, float p, Rng *rng);
 void dropout_backward(float *dinp, const float *dout, const float *mask, int64_t n);
 
