@@ -5,7 +5,9 @@
 # table); runs go two at a time with one thread each (two cores, no
 # oversubscription).
 #
-# usage: bench/ablation.sh beauty|sports [OUT_DIR] [JOBS]
+# usage: [ROWS="name ..."] bench/ablation.sh beauty|sports [OUT_DIR] [JOBS]
+# ROWS limits the run to the named rows (default: all); the table covers
+# every row that has finished.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NAME=${1:?usage: bench/ablation.sh beauty|sports [OUT_DIR] [JOBS]}
@@ -18,11 +20,12 @@ case "$NAME" in
   *) echo "unknown dataset $NAME" >&2; exit 2 ;;
 esac
 [ -f "$D" ] || { echo "bench/ablation.sh: $D not found" >&2; exit 1; }
-make -s all
 mkdir -p "$OUT"
-# A private copy of the binary: rebuilding the tree during a long run must not change it.
+# A private copy of the binary: rebuilding the tree during a long run must not
+# change it, and a resumed run (rows with metrics.json are skipped) keeps
+# using the binary that produced the earlier rows.
 BIN="$OUT/cltower"
-cp build/cltower "$BIN"
+if [ ! -x "$BIN" ]; then make -s all && cp build/cltower "$BIN"; fi
 
 COMMON="--data $D --format seq --protocol loo --k 5,10,20,50 --threads 1 --quiet"
 FEAT="--item-features $F"
@@ -31,7 +34,7 @@ FEAT="--item-features $F"
 cat > "$OUT/runs.txt" <<EOF
 mostpop|--model mostpop
 youtubednn|--model youtubednn $FEAT
-sasrec-bce|--model sasrec --loss bce --negatives 1
+sasrec-bce|--model sasrec --loss bce --negatives 1 --patience 40
 sasrec|--model sasrec $FEAT
 sasrec-neg|--model sasrec $FEAT --negatives 2048
 cl-epidtn|--model cl-epidtn $FEAT
@@ -57,7 +60,11 @@ run_one() {
 }
 export -f run_one
 export OUT COMMON BIN
-grep -v '^#' "$OUT/runs.txt" | xargs -P "$JOBS" -I{} bash -c 'run_one "$@"' _ {}
+rows() {
+  if [ -z "${ROWS:-}" ]; then cat "$OUT/runs.txt"; return; fi
+  for r in $ROWS; do grep "^$r|" "$OUT/runs.txt" || { echo "no row $r" >&2; exit 2; }; done
+}
+rows | xargs -P "$JOBS" -I{} bash -c 'run_one "$@"' _ {}
 
 python3 bench/results_table.py "$OUT" > "$OUT/table.md"
 cat "$OUT/table.md"

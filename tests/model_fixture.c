@@ -61,7 +61,7 @@ int fixture_model(ModelFixture *f, const char *model, const char *extra)
             if (opt_set(g_run_options, g_n_run_options, &f->rc, tok, eq + 1, &err) < 0) die("fixture: %s", err.msg);
         }
     }
-    f->m = model_create(model, &f->rc.mc, &f->cat, 3, &err);
+    f->m = model_create_for_users(model, &f->rc.mc, &f->cat, f->ds.n_users, 3, &err);
     if (!f->m) {
         fprintf(stderr, "    fixture_model: %s\n", err.msg);
         return -1;

@@ -105,6 +105,7 @@ struct Model {
     ParamStore params;
     int dim;           /* vector size used for scoring */
     int n_interests;   /* user vectors per user (1 unless multi-interest) */
+    int32_t n_users;   /* users known at training time, for transductive towers (dat); 0 if unknown */
     void *impl;        /* the model's own state (activations, buffers) */
 };
 
@@ -115,6 +116,9 @@ const ModelClass *model_class_at(int i);
 const char *model_names(void);
 /* Builds the model and initializes its parameters from seed. */
 Model *model_create(const char *name, const ModelConfig *cfg, const Catalog *cat, uint64_t seed, Err *err);
+/* The same, with the number of users known at training time (m->n_users). */
+Model *model_create_for_users(const char *name, const ModelConfig *cfg, const Catalog *cat, int32_t n_users,
+                              uint64_t seed, Err *err);
 void model_free(Model *m);
 
 #endif

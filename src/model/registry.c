@@ -7,12 +7,22 @@ extern const ModelClass model_mostpop;
 extern const ModelClass model_youtubednn;
 extern const ModelClass model_sasrec;
 extern const ModelClass model_cl_epidtn;
+extern const ModelClass model_gru4rec;
+extern const ModelClass model_dat;
+extern const ModelClass model_mind;
+extern const ModelClass model_comirec_sa;
+extern const ModelClass model_comirec_dr;
 
 static const ModelClass *const g_models[] = {
     &model_mostpop,
     &model_youtubednn,
     &model_sasrec,
     &model_cl_epidtn,
+    &model_gru4rec,
+    &model_dat,
+    &model_mind,
+    &model_comirec_sa,
+    &model_comirec_dr,
 };
 
 const ModelClass *model_class_find(const char *name)
@@ -36,6 +46,12 @@ const char *model_names(void)
 
 Model *model_create(const char *name, const ModelConfig *cfg, const Catalog *cat, uint64_t seed, Err *err)
 {
+    return model_create_for_users(name, cfg, cat, 0, seed, err);
+}
+
+Model *model_create_for_users(const char *name, const ModelConfig *cfg, const Catalog *cat, int32_t n_users,
+                              uint64_t seed, Err *err)
+{
     const ModelClass *cls = model_class_find(name);
     if (!cls) {
         err_set(err, "unknown model '%s' (expected one of: %s)", name, model_names());
@@ -47,6 +63,7 @@ Model *model_create(const char *name, const ModelConfig *cfg, const Catalog *cat
     m->cat = cat;
     m->dim = cfg->dim;
     m->n_interests = 1;
+    m->n_users = n_users;
     if (cls->build(m, err) < 0) {
         model_free(m);
         return NULL;

@@ -187,6 +187,17 @@ void tower_output_backward(float *draw, const float *dout, const float *out, con
     }
 }
 
+void item_vectors_chunked(Model *m, int32_t chunk, ItemEncodeFn encode, float *out)
+{
+    int32_t *ids = xmalloc((size_t)chunk * sizeof *ids);
+    for (int32_t b0 = 0; b0 < m->cat->n_items; b0 += chunk) {
+        int32_t nb = MIN(chunk, m->cat->n_items - b0);
+        for (int32_t k = 0; k < nb; k++) ids[k] = b0 + k;
+        encode(m, ids, nb, out + (int64_t)b0 * m->dim);
+    }
+    free(ids);
+}
+
 /* ---- history batches --------------------------------------------------------- */
 
 void histbatch_init(HistBatch *hb, int max_rows, int max_len)

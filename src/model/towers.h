@@ -82,6 +82,11 @@ void tower_output_forward(float *out, float *norm, const float *raw, int64_t N, 
 void tower_output_backward(float *draw, const float *dout, const float *out, const float *norm, int64_t N, int D,
                            int cosine);
 
+/* item_vectors of a tower that encodes up to `chunk` items per call (its
+ * planned batch): out (n_items, m->dim), encode(m, ids, n, rows) chunk by chunk. */
+typedef void (*ItemEncodeFn)(Model *m, const int32_t *ids, int n, float *out);
+void item_vectors_chunked(Model *m, int32_t chunk, ItemEncodeFn encode, float *out);
+
 void histbatch_init(HistBatch *hb, int max_rows, int max_len);
 void histbatch_free(HistBatch *hb);
 void histbatch_add(HistBatch *hb, const int32_t *items, int32_t len, int32_t target);

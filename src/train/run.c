@@ -37,7 +37,7 @@ int run_load_data(Run *r, Err *err)
 
 int run_create_model(Run *r, Err *err)
 {
-    r->m = model_create(r->rc.model, &r->rc.mc, &r->cat, (uint64_t)r->rc.seed, err);
+    r->m = model_create_for_users(r->rc.model, &r->rc.mc, &r->cat, r->ds.n_users, (uint64_t)r->rc.seed, err);
     return r->m ? 0 : -1;
 }
 
