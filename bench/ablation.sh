@@ -30,11 +30,15 @@ if [ ! -x "$BIN" ]; then make -s all && cp build/cltower "$BIN"; fi
 COMMON="--data $D --format seq --protocol loo --k 5,10,20,50 --threads 1 --quiet"
 FEAT="--item-features $F"
 # name | model and options (everything else: the model's documented defaults).
-# sasrec-bce is the original SASRec recipe (no side features, BCE, one negative).
+# sasrec-bce is the original SASRec recipe (no side features, BCE, one negative)
+# with the model selection of the ICLRec code whose table we compare with:
+# early stopping on valid NDCG@20, patience 40.
 cat > "$OUT/runs.txt" <<EOF
 mostpop|--model mostpop
 youtubednn|--model youtubednn $FEAT
-sasrec-bce|--model sasrec --loss bce --negatives 1 --patience 40
+sasrec-bce|--model sasrec --loss bce --negatives 1 --patience 40 --select-metric NDCG@20
+sasrec-bce-seed2|--model sasrec --loss bce --negatives 1 --patience 40 --select-metric NDCG@20 --seed 2
+sasrec-bce-seed3|--model sasrec --loss bce --negatives 1 --patience 40 --select-metric NDCG@20 --seed 3
 sasrec|--model sasrec $FEAT
 sasrec-neg|--model sasrec $FEAT --negatives 2048
 cl-epidtn|--model cl-epidtn $FEAT

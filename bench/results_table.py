@@ -6,7 +6,17 @@ Plain python3, no third-party modules.
 """
 import json
 import os
+import statistics
 import sys
+
+
+def epoch_seconds(run_dir):
+    """Median training seconds per epoch (valid evaluation excluded)."""
+    p = os.path.join(run_dir, "train_log.jsonl")
+    if not os.path.exists(p):
+        return 0.0
+    secs = [json.loads(l).get("train_seconds", 0.0) for l in open(p) if l.strip()]
+    return statistics.median(secs) if secs else 0.0
 
 
 def main():
@@ -19,15 +29,16 @@ def main():
             rows.append((n, json.load(open(p))))
     cols = ["HR@5", "HR@10", "HR@20", "HR@50", "NDCG@5", "NDCG@10", "NDCG@20", "NDCG@50"]
     best = {c: max(m["test"].get(c, 0) for _, m in rows) for c in cols}
-    print("| run | " + " | ".join(cols) + " | best epoch | train s | command |")
-    print("| --- | " + " | ".join("---" for _ in cols) + " | --- | --- | --- |")
+    print("| run | " + " | ".join(cols) + " | best epoch | s/epoch | train s | command |")
+    print("| --- | " + " | ".join("---" for _ in cols) + " | --- | --- | --- | --- |")
     for n, m in rows:
         t = m["test"]
         cells = [("**%.4f**" if abs(t.get(c, 0) - best[c]) < 1e-12 else "%.4f") % t.get(c, 0) for c in cols]
         cmd_path = os.path.join(out, n + ".cmd")
         cmd = open(cmd_path).read().strip() if os.path.exists(cmd_path) else ""
-        print("| %s | %s | %d | %.0f | `%s` |" % (n, " | ".join(cells), m.get("best_epoch", 0),
-                                                 m.get("train_seconds", 0), cmd))
+        print("| %s | %s | %d | %.1f | %.0f | `%s` |" % (n, " | ".join(cells), m.get("best_epoch", 0),
+                                                        epoch_seconds(os.path.join(out, n)),
+                                                        m.get("train_seconds", 0), cmd))
     print()
     print("Buckets (test, @20): Recall@20 of targets in each item-popularity fifth (least popular first), "
           "HR@20 of the 20% users with the shortest histories.")

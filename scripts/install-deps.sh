@@ -3,13 +3,16 @@
 #   scripts/install-deps.sh            build + test dependencies
 #   scripts/install-deps.sh --parity   + PyTorch (the reference for make test-parity)
 #   scripts/install-deps.sh --bench    + PyTorch, Faiss, hyperfine, wrk (benchmarks)
+#   scripts/install-deps.sh --fuzz     + clang-14 and its libFuzzer/sanitizer runtimes (make fuzz)
 set -euo pipefail
 
-pkgs=(gcc make libc6-dev libopenblas-openmp-dev libcjson-dev zlib1g-dev python3)
+pkgs=(gcc make libc6-dev libopenblas-openmp-dev libcjson-dev zlib1g-dev python3
+      g++ libfaiss-dev libmicrohttpd-dev curl)  # serving: Faiss (C++; LAPACK comes from OpenBLAS), HTTP; curl for tests
 for arg in "$@"; do
   case "$arg" in
     --parity) pkgs+=(python3-torch python3-numpy) ;;
     --bench) pkgs+=(python3-torch python3-numpy python3-faiss hyperfine wrk) ;;
+    --fuzz) pkgs+=(clang-14 libclang-rt-14-dev) ;;
     *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
   esac
 done

@@ -15,6 +15,10 @@ static const Command g_commands[] = {
     {"synth", cmd_synth, "write a synthetic interaction log (the embedded default dataset)"},
     {"train", cmd_train, "train a model on an interaction log; writes a run directory"},
     {"eval", cmd_eval, "evaluate a trained run with exact full-corpus ranking"},
+    {"recommend", cmd_recommend, "top-k items for a user or a history, from a trained run"},
+    {"export", cmd_export, "write a run's item/user vectors (.npy), id maps and a Faiss index"},
+    {"serve", cmd_serve, "HTTP recommendation service over a trained run"},
+    {"compare", cmd_compare, "train several models on one split; writes a results table and chart"},
 };
 
 static void usage(FILE *f)

@@ -28,30 +28,6 @@ static void check_model_grad(const char *model, const char *extra, uint64_t seed
     fixture_free(&f);
 }
 
-/* 300 Adam steps on one batch must drive the loss below half its start. */
-static void check_overfits(const char *model, const char *extra)
-{
-    ModelFixture f;
-    fixture_data(&f, 12, 6, 30, 3);
-    if (fixture_model(&f, model, extra) < 0) {
-        test_fail(__FILE__, __LINE__, "cannot build %s", model);
-        return;
-    }
-    AdamConfig ac = {0.01f, 0.9f, 0.999f, 1e-8f, 0, 0, 5.0f};
-    double first = 0, last = 0;
-    for (int s = 0; s < 300; s++) {
-        param_zero_grad(&f.m->params);
-        last = fixture_step(&f, 12);
-        if (s == 0) first = last;
-        adam_step(&f.m->params, &ac);
-    }
-    if (!(last < 0.5 * first)) {
-        test_fail(__FILE__, __LINE__, "%s: loss %.4f -> %.4f", model, first, last);
-        for (int k = 0; k < f.m->n_loss_parts; k++) fprintf(stderr, "      %s %.4f\n", f.m->loss_names[k], f.m->loss_parts[k]);
-    }
-    fixture_free(&f);
-}
-
 /* ---- gru4rec ---- */
 
 TEST(grad_model_gru4rec_two_layers_sampled_negatives) { check_model_grad("gru4rec", "negatives=4", 21, NULL); }
@@ -62,7 +38,7 @@ TEST(grad_model_gru4rec_cosine_full_without_features)
 /* The fixture resets the dropout stream every step, so the masks are the
  * same in every finite-difference evaluation. */
 TEST(grad_model_gru4rec_with_dropout) { check_model_grad("gru4rec", "dropout=0.3 emb-dropout=0.2 logq=false", 23, NULL); }
-TEST(train_gru4rec_overfits_a_batch) { check_overfits("gru4rec", NULL); }
+TEST(train_gru4rec_overfits_a_batch) { fixture_check_overfits("gru4rec", NULL); }
 
 /* ---- dat ---- */
 
@@ -78,7 +54,7 @@ TEST(grad_model_dat_dot_full_without_features)
     check_model_grad("dat", "loss=full cosine=false temperature=1 features=false cal-weight=2", 25, parts);
     CHECK(parts[2] > 0); /* categories come from the catalogue, not the feature embeddings */
 }
-TEST(train_dat_overfits_a_batch) { check_overfits("dat", NULL); }
+TEST(train_dat_overfits_a_batch) { fixture_check_overfits("dat", NULL); }
 
 /* Switching the mimic weight on changes only the augmented tables' gradients. */
 TEST(dat_mimic_loss_moves_only_augmented_vectors)

@@ -12,32 +12,7 @@
 #include "util/fileio.h"
 
 
-/* A few hundred Adam steps on one batch must drive the loss well down: the
- * gradient is not only right locally but usable. */
-static void check_overfits(const char *model, const char *extra)
-{
-    ModelFixture f;
-    fixture_data(&f, 12, 6, 30, 3);
-    if (fixture_model(&f, model, extra) < 0) {
-        test_fail(__FILE__, __LINE__, "cannot build %s", model);
-        return;
-    }
-    AdamConfig ac = {0.01f, 0.9f, 0.999f, 1e-8f, 0, 0, 5.0f};
-    double first = 0, last = 0;
-    for (int s = 0; s < 300; s++) {
-        param_zero_grad(&f.m->params);
-        last = fixture_step(&f, 12);
-        if (s == 0) first = last;
-        adam_step(&f.m->params, &ac);
-    }
-    if (!(last < 0.5 * first)) {
-        test_fail(__FILE__, __LINE__, "%s: loss %.4f -> %.4f", model, first, last);
-        for (int k = 0; k < f.m->n_loss_parts; k++) fprintf(stderr, "      %s %.4f\n", f.m->loss_names[k], f.m->loss_parts[k]);
-    }
-    fixture_free(&f);
-}
-
-TEST(train_youtubednn_overfits_a_batch) { check_overfits("youtubednn", NULL); }
+TEST(train_youtubednn_overfits_a_batch) { fixture_check_overfits("youtubednn", NULL); }
 
 TEST(mostpop_ranks_by_training_count)
 {
@@ -132,8 +107,8 @@ TEST(grad_model_cl_epidtn_bce_without_features)
     check_model_grad("cl-epidtn", "loss=bce features=false cl-items=8 no-cl-user=true", 15);
 }
 
-TEST(train_sasrec_overfits_a_batch) { check_overfits("sasrec", NULL); }
-TEST(train_cl_epidtn_overfits_a_batch) { check_overfits("cl-epidtn", "cl-items=8 cosine=true temperature=0.2"); }
+TEST(train_sasrec_overfits_a_batch) { fixture_check_overfits("sasrec", NULL); }
+TEST(train_cl_epidtn_overfits_a_batch) { fixture_check_overfits("cl-epidtn", "cl-items=8 cosine=true temperature=0.2"); }
 
 /* "Towers do not receive gradients from the mimic loss": switching the mimic
  * weight on changes the gradients of the augmented-vector parameters only. */

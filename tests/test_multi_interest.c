@@ -326,27 +326,6 @@ static void check_model_grad(const char *model, const char *extra, uint64_t seed
     fixture_free(&f);
 }
 
-/* A few hundred Adam steps on one batch must drive the loss well down. */
-static void check_overfits(const char *model, const char *extra)
-{
-    ModelFixture f;
-    fixture_data(&f, 12, 6, 30, 3);
-    if (fixture_model(&f, model, extra) < 0) {
-        test_fail(__FILE__, __LINE__, "cannot build %s", model);
-        return;
-    }
-    AdamConfig ac = {0.01f, 0.9f, 0.999f, 1e-8f, 0, 0, 5.0f};
-    double first = 0, last = 0;
-    for (int s = 0; s < 300; s++) {
-        param_zero_grad(&f.m->params);
-        last = fixture_step(&f, 12);
-        if (s == 0) first = last;
-        adam_step(&f.m->params, &ac);
-    }
-    if (!(last < 0.5 * first)) test_fail(__FILE__, __LINE__, "%s: loss %.4f -> %.4f", model, first, last);
-    fixture_free(&f);
-}
-
 TEST(grad_model_mind_sampled_logq_negatives) { check_model_grad("mind", "negatives=5 logq=true max-len=10 init-std=1", 21); }
 TEST(grad_model_mind_cosine_full_power1) { check_model_grad("mind", "loss=full cosine=true temperature=0.5 label-power=1 features=false routing-iters=2 max-len=10", 22); }
 TEST(grad_model_comirec_dr_sampled) { check_model_grad("comirec-dr", "negatives=5", 23); }
@@ -354,9 +333,9 @@ TEST(grad_model_comirec_dr_cosine_full) { check_model_grad("comirec-dr", "loss=f
 TEST(grad_model_comirec_sa_sampled) { check_model_grad("comirec-sa", "negatives=5", 25); }
 TEST(grad_model_comirec_sa_cosine_full) { check_model_grad("comirec-sa", "loss=full cosine=true temperature=0.5 features=false hidden=10", 26); }
 
-TEST(train_mind_overfits_a_batch) { check_overfits("mind", NULL); }
-TEST(train_comirec_dr_overfits_a_batch) { check_overfits("comirec-dr", NULL); }
-TEST(train_comirec_sa_overfits_a_batch) { check_overfits("comirec-sa", NULL); }
+TEST(train_mind_overfits_a_batch) { fixture_check_overfits("mind", NULL); }
+TEST(train_comirec_dr_overfits_a_batch) { fixture_check_overfits("comirec-dr", NULL); }
+TEST(train_comirec_sa_overfits_a_batch) { fixture_check_overfits("comirec-sa", NULL); }
 
 /* user_vectors writes (n, K, D) with every slot filled: MIND users with
  * fewer interests in use repeat their first interest. */

@@ -1,16 +1,21 @@
-/* cltower train — load data, split, train with early stopping, write RUN_DIR. */
+/* cltower train — load data, split, train with early stopping, write RUN_DIR;
+ * or continue an interrupted run from its checkpoint (--resume RUN_DIR). */
+#include <stddef.h>
 #include <stdio.h>
 
 #include "cli/cli.h"
 #include "eval/report.h"
-#include "train/modelfile.h"
 #include "train/run.h"
 #include "util/fileio.h"
 
 static const char *USAGE =
-    "usage: cltower train --data PATH --format FMT --model MODEL --protocol PROTO --out RUN_DIR [options]\n\n"
+    "usage: cltower train --data PATH --format FMT --model MODEL --protocol PROTO --out RUN_DIR [options]\n"
+    "       cltower train --resume RUN_DIR [--threads N] [--quiet]\n\n"
     "Trains a two-tower model with early stopping on the valid split and writes RUN_DIR/\n"
-    "{config, model.bin, items.tsv, features.tsv, metrics.json, train_log.jsonl}.";
+    "{config, model.bin, items.tsv, features.tsv, metrics.json, train_log.jsonl}.\n"
+    "While it trains, RUN_DIR/checkpoint.bin holds the state at the last epoch end (or the last\n"
+    "--checkpoint-every steps); --resume continues an interrupted run from there, with the\n"
+    "configuration in RUN_DIR/config, to the same result as an uninterrupted run.";
 
 static void print_help(void)
 {
@@ -23,55 +28,64 @@ static void print_help(void)
     }
 }
 
-/* Writes everything but the log into the (already created) run directory. */
-static int save_run(const Run *r, const TrainResult *res, Err *err)
+static void print_summary(const Run *r, const TrainResult *res)
 {
-    const char *dir = r->rc.out;
-    char *cfg = path_join(dir, "config"), *model = path_join(dir, "model.bin"), *metrics = path_join(dir, "metrics.json");
-    char *text = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&text, &len);
-    opt_write(g_run_options, g_n_run_options, &r->rc, mem);
-    fclose(mem);
-    int rc = run_config_write(&r->rc, cfg, err) < 0 || modelfile_write(model, r->m, text, 0, NULL, 0, err) < 0 ||
-             catalog_write(&r->cat, dir, err) < 0 || run_write_metrics(r, res, metrics, err) < 0 ? -1 : 0;
-    free(text), free(cfg), free(model), free(metrics);
-    return rc;
+    const char *names[2] = {"valid", "test"};
+    const Metrics *ms[2] = {&res->valid, &res->test};
+    printf("model %s, protocol %s, best epoch %d of %d, %.0f train examples/s, test eval %.0f users/s\n",
+           r->rc.model, r->rc.protocol, res->best_epoch, res->epochs_run, res->examples_per_second,
+           res->eval_seconds > 0 ? (double)res->test.users / res->eval_seconds : 0);
+    report_table(stdout, names, ms, 2);
+    printf("run written to %s\n", r->rc.out);
 }
 
-static int prepare_run_dir(const RunConfig *rc, Err *err)
+/* ---- --resume RUN_DIR ----------------------------------------------------------- */
+
+typedef struct ResumeArgs {
+    char dir[OPT_STR_MAX];
+    int threads;   /* -1: as the run was started */
+    int quiet;
+} ResumeArgs;
+
+static const OptSpec g_resume_options[] = {
+    {"resume", OPT_STR, offsetof(ResumeArgs, dir), "", "run directory to continue", 0, 0, NULL},
+    {"threads", OPT_INT, offsetof(ResumeArgs, threads), "-1", "threads (-1: as the run was started)", -1, 1024, NULL},
+    {"quiet", OPT_BOOL, offsetof(ResumeArgs, quiet), "false", "no progress output", 0, 0, NULL},
+};
+static const int g_n_resume_options = (int)ARRAY_LEN(g_resume_options);
+
+static int has_resume(int argc, char **argv)
 {
-    if (path_exists(rc->out)) {
-        if (!rc->overwrite) return err_set(err, "%s already exists (pass --overwrite to replace it)", rc->out);
-        rm_rf(rc->out);
+    for (int i = 0; i < argc; i++)
+        if (!strcmp(argv[i], "--resume") || !strncmp(argv[i], "--resume=", 9)) return 1;
+    return 0;
+}
+
+static int cmd_resume(int argc, char **argv)
+{
+    ResumeArgs a;
+    Err err;
+    int help;
+    opt_defaults(g_resume_options, g_n_resume_options, &a);
+    if (opt_parse_argv(g_resume_options, g_n_resume_options, &a, argc, argv, &help, &err) < 0)
+        return cli_error("train", EXIT_USAGE, err.msg);
+    if (help) {
+        opt_print_help(g_resume_options, g_n_resume_options, USAGE, stdout);
+        return EXIT_OK;
     }
-    return mkdir_p(rc->out, err);
-}
-
-static int train_and_save(Run *r, Err *err)
-{
-    char *log_path = path_join(r->rc.out, "train_log.jsonl");
-    FILE *log = fopen(log_path, "w");
-    free(log_path);
-    if (!log) return err_set(err, "%s: cannot write train_log.jsonl", r->rc.out);
+    if (!a.dir[0]) return cli_error("train", EXIT_USAGE, "--resume needs a run directory");
+    Run r;
     TrainResult res;
-    int rc = train_model(r->m, &r->ds, &r->split, &r->rc, log, &res, err);
-    fclose(log);
-    if (rc == 0) rc = save_run(r, &res, err);
-    if (rc == 0) {
-        const char *names[2] = {"valid", "test"};
-        const Metrics *ms[2] = {&res.valid, &res.test};
-        printf("model %s, protocol %s, best epoch %d of %d, %.0f train examples/s, test eval %.0f users/s\n",
-               r->rc.model, r->rc.protocol, res.best_epoch, res.epochs_run, res.examples_per_second,
-               res.eval_seconds > 0 ? (double)res.test.users / res.eval_seconds : 0);
-        report_table(stdout, names, ms, 2);
-        printf("run written to %s\n", r->rc.out);
-    }
-    return rc;
+    /* Unlike a fresh start, a failure leaves RUN_DIR as it was, to be resumed again. */
+    int rc = run_resume(&r, a.dir, a.threads, a.quiet, &res, &err);
+    if (rc == 0) print_summary(&r, &res);
+    run_close(&r);
+    return rc < 0 ? cli_error("train", EXIT_FAIL, err.msg) : EXIT_OK;
 }
 
 int cmd_train(int argc, char **argv)
 {
+    if (has_resume(argc, argv)) return cmd_resume(argc, argv);
     Run r;
     memset(&r, 0, sizeof r);
     Err err;
@@ -90,11 +104,12 @@ int cmd_train(int argc, char **argv)
         run_close(&r);
         return cli_error("train", EXIT_FAIL, err.msg);
     }
-    if (prepare_run_dir(&r.rc, &err) < 0 || train_and_save(&r, &err) < 0) {
-        rm_rf(r.rc.out); /* never leave a half-written run behind */
+    TrainResult res;
+    if (run_train_into_dir(&r, &res, &err) < 0) {
         run_close(&r);
         return cli_error("train", EXIT_FAIL, err.msg);
     }
+    print_summary(&r, &res);
     run_close(&r);
     return EXIT_OK;
 }

@@ -77,28 +77,31 @@ static void eval_block(const EvalJob *job, int32_t first, int nb, float *U, floa
     m->cls->user_vectors(m, h, nb, U);
     free(h);
     matmul_nt(scores, U, job->items, (int64_t)nb * n_int, n_items, D, 1.0f, 0.0f);
+    Metrics *per_user = xmalloc((size_t)nb * sizeof *per_user);
 #pragma omp parallel
     {
         ScoredItem *lists = xmalloc((size_t)n_int * kmax * sizeof *lists);
         ScoredItem *work = xmalloc((size_t)n_int * kmax * sizeof *work);
         ScoredItem *merged = xmalloc((size_t)kmax * sizeof *merged);
         int32_t *ids = xmalloc((size_t)kmax * sizeof *ids);
-        Metrics local;
-        metrics_init(&local, &job->o->ks);
 #pragma omp for schedule(dynamic, 8)
         for (int b = 0; b < nb; b++) {
             int32_t idx = first + b;
             int n = rank_user(job, scores + (int64_t)b * n_int * n_items, idx, lists, work, merged);
             for (int j = 0; j < n; j++) ids[j] = merged[j].item;
             const int32_t *seq = ds_user_seq(job->ds, es->user[idx]);
-            metrics_add_user(&local, ids, n, seq + es->hist_len[idx], es->tgt_end[idx] - es->hist_len[idx]);
+            metrics_init(&per_user[b], &job->o->ks);
+            metrics_add_user(&per_user[b], ids, n, seq + es->hist_len[idx], es->tgt_end[idx] - es->hist_len[idx]);
             if (ranked)
                 for (int j = 0; j < kmax; j++) ranked[(int64_t)idx * kmax + j] = j < n ? ids[j] : -1;
         }
-#pragma omp critical
-        metrics_merge(total, &local);
         free(lists), free(work), free(merged), free(ids);
     }
+    /* Summed in user order, not per thread as threads finish: floating-point
+     * addition is not associative, and metrics (and so early stopping) must
+     * not depend on thread scheduling or the number of threads. */
+    for (int b = 0; b < nb; b++) metrics_merge(total, &per_user[b]);
+    free(per_user);
 }
 
 /* Buffers kept from one evaluation to the next (training evaluates every

@@ -137,17 +137,15 @@ static void ytdnn_user_vectors(Model *m, const Hist *h, int n, float *out)
     }
 }
 
-static void ytdnn_item_vectors(Model *m, float *out)
+static void item_encode(Model *m, const int32_t *ids, int n, float *out)
 {
     YoutubeDnn *s = m->impl;
-    int chunk = s->rl.max_cols;
-    int32_t *ids = xmalloc((size_t)chunk * sizeof *ids);
-    for (int32_t b = 0; b < m->cat->n_items; b += chunk) {
-        int nb = MIN(chunk, m->cat->n_items - b);
-        for (int k = 0; k < nb; k++) ids[k] = b + k;
-        item_forward(m, s, ids, nb, s->v_raw, s->v_norm, out + (size_t)b * s->D);
-    }
-    free(ids);
+    item_forward(m, s, ids, n, s->v_raw, s->v_norm, out);
+}
+
+static void ytdnn_item_vectors(Model *m, float *out)
+{
+    item_vectors_chunked(m, ((YoutubeDnn *)m->impl)->rl.max_cols, item_encode, out);
 }
 
 static void ytdnn_destroy(Model *m)

@@ -75,6 +75,7 @@ const OptSpec g_run_options[] = {
     {"out", OPT_STR, F(out), "", "run directory to create", 0, 0, NULL},
     {"overwrite", OPT_BOOL, F(overwrite), "false", "replace an existing run directory", 0, 0, NULL},
     {"quiet", OPT_BOOL, F(quiet), "false", "no progress output", 0, 0, NULL},
+    {"checkpoint-every", OPT_INT, F(checkpoint_every), "0", "also checkpoint every N optimizer steps (epoch ends always)", 0, BIG, NULL},
 };
 const int g_n_run_options = (int)ARRAY_LEN(g_run_options);
 
@@ -144,6 +145,16 @@ int run_config_write(const RunConfig *rc, const char *path, Err *err)
     return af_commit(&af, err);
 }
 
+char *run_config_text(const RunConfig *rc)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    opt_write(g_run_options, g_n_run_options, rc, mem);
+    fclose(mem);
+    return text;
+}
+
 int run_config_read(RunConfig *rc, const char *path, Err *err)
 {
     opt_defaults(g_run_options, g_n_run_options, rc);
@@ -159,6 +170,16 @@ void run_config_load_options(const RunConfig *rc, LoadOptions *lo)
     lo->actions = rc->actions;
     lo->min_rating = rc->min_rating;
     lo->build = (BuildOptions){rc->dedup, rc->min_item_inter, rc->min_user_inter, rc->kcore_iterative};
+}
+
+int run_config_same_data(const RunConfig *a, const RunConfig *b)
+{
+    LoadOptions x, y;
+    run_config_load_options(a, &x);
+    run_config_load_options(b, &y);
+    return !strcmp(x.path, y.path) && !strcmp(x.format, y.format) && !strcmp(x.item_features, y.item_features) &&
+           !strcmp(x.actions, y.actions) && x.min_rating == y.min_rating &&
+           !memcmp(&x.build, &y.build, sizeof x.build) && !strcmp(a->protocol, b->protocol) && a->seed == b->seed;
 }
 
 int run_config_exclude_seen(const RunConfig *rc, Protocol p)

@@ -34,6 +34,7 @@ typedef struct RunConfig {
     char out[OPT_STR_MAX];
     int quiet;
     int overwrite;
+    int checkpoint_every;   /* optimizer steps between mid-epoch checkpoints (0: epoch ends only) */
 } RunConfig;
 
 extern const OptSpec g_run_options[];
@@ -48,10 +49,15 @@ int run_config_model_defaults(RunConfig *rc, const char *model, Err *err);
 /* Semantic checks that need more than one field (model exists, format, ...). */
 int run_config_validate(const RunConfig *rc, Err *err);
 int run_config_write(const RunConfig *rc, const char *path, Err *err);
+/* The `key = value` lines run_config_write writes (malloc'ed): what a
+ * checkpoint stores to check that RUN_DIR/config still matches it. */
+char *run_config_text(const RunConfig *rc);
 /* Reads RUN_DIR/config back (for eval, export, serve, resume). */
 int run_config_read(RunConfig *rc, const char *path, Err *err);
 
 void run_config_load_options(const RunConfig *rc, LoadOptions *lo);
+/* 1 if a and b load and split the same data, so one Run's data serves both. */
+int run_config_same_data(const RunConfig *a, const RunConfig *b);
 int run_config_exclude_seen(const RunConfig *rc, Protocol p);
 
 #endif

@@ -46,7 +46,7 @@ int modelfile_write(const char *path, Model *m, const char *config_text, int wit
 }
 
 /* Reads and verifies the whole file; returns the payload (malloc'ed). */
-static char *read_verified(const char *path, size_t *plen, Err *err)
+static char *read_verified(const char *path, size_t *plen, uint32_t *flags_out, Err *err)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -78,6 +78,7 @@ static char *read_verified(const char *path, size_t *plen, Err *err)
         } else {
             fclose(f);
             *plen = (size_t)len;
+            *flags_out = flags;
             return payload;
         }
         free(payload);
@@ -110,10 +111,12 @@ static int parse_header(FILE *mem, ModelFileInfo *info, const char *path, Err *e
 int modelfile_peek(const char *path, ModelFileInfo *info, Err *err)
 {
     size_t plen;
-    char *payload = read_verified(path, &plen, err);
+    uint32_t flags;
+    char *payload = read_verified(path, &plen, &flags, err);
     if (!payload) return -1;
     FILE *mem = fmemopen(payload, plen, "rb");
     int rc = parse_header(mem, info, path, err);
+    info->with_optimizer = (flags & FLAG_OPTIMIZER) != 0;
     fclose(mem);
     free(payload);
     return rc;
@@ -122,10 +125,12 @@ int modelfile_peek(const char *path, ModelFileInfo *info, Err *err)
 int modelfile_read(const char *path, Model *m, int with_optimizer, ModelFileInfo *info, Err *err)
 {
     size_t plen;
-    char *payload = read_verified(path, &plen, err);
+    uint32_t flags;
+    char *payload = read_verified(path, &plen, &flags, err);
     if (!payload) return -1;
     FILE *mem = fmemopen(payload, plen, "rb");
     int rc = parse_header(mem, info, path, err);
+    info->with_optimizer = (flags & FLAG_OPTIMIZER) != 0;
     if (rc == 0 && strcmp(info->model, m->cls->name) != 0)
         rc = err_set(err, "%s: holds a %s model, expected %s", path, info->model, m->cls->name);
     if (rc == 0) rc = param_read(&m->params, mem, with_optimizer, path, err);

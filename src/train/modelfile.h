@@ -14,6 +14,7 @@
 typedef struct ModelFileInfo {
     char model[64];
     char *config_text;   /* malloc'ed */
+    int with_optimizer;  /* holds the Adam state (checkpoints do) */
     void *extra;         /* malloc'ed, extra_len bytes (NULL if none) */
     size_t extra_len;
 } ModelFileInfo;

@@ -20,46 +20,83 @@ static void eval_options(const RunConfig *rc, const Split *split, const char *la
     eo->label = label;
 }
 
-typedef struct {
-    double loss_sum;
-    double parts[LOSS_PARTS_MAX]; /* summed loss terms of the model */
-    int64_t steps, examples;
-    double seconds;
-} EpochStats;
+/* One train_model call: the model, its options and the state it advances. */
+typedef struct Trainer {
+    Model *m;
+    const Dataset *ds;
+    const RunConfig *rc;
+    TrainCtx ctx;             /* its RNG pointers point into s */
+    TrainState *s;
+    FILE *log;
+    const TrainCheckpoint *ck;
+    const char *metric;       /* early stopping selects on this valid metric */
+    EvalOptions eo;
+} Trainer;
 
-static void run_epoch(Model *m, const TrainCtx *ctx, Example *ex, int64_t n_ex, const RunConfig *rc, int epoch,
-                      EpochStats *st, Rng *shuffle)
+static int save_checkpoint(Trainer *t, Err *err)
 {
-    AdamConfig ac = {(float)rc->lr, 0.9f, 0.999f, 1e-8f, (float)rc->weight_decay, rc->adamw, (float)rc->clip_norm};
-    /* Shuffle a copy of the example order (Example is 8 bytes). */
-    for (int64_t i = n_ex - 1; i > 0; i--) {
-        int64_t j = (int64_t)rng_below(shuffle, (uint64_t)i + 1);
-        Example t = ex[i];
-        ex[i] = ex[j];
-        ex[j] = t;
+    if (!t->ck || !t->ck->path) return 0;
+    if (t->log) {
+        fflush(t->log);
+        t->s->log_bytes = ftell(t->log);
     }
-    char label[64];
-    snprintf(label, sizeof label, "epoch %d", epoch);
-    Progress p;
-    progress_begin(&p, label, n_ex, "ex", rc->quiet);
+    if (checkpoint_write(t->ck->path, t->m, t->ck->config_text, t->s, err) < 0) return -1;
+    if (t->ck->halt_at_step && t->m->params.step == t->ck->halt_at_step)
+        return err_set(err, "halted after the checkpoint at step %lld", (long long)t->ck->halt_at_step);
+    return 0;
+}
+
+static void shuffle_examples(Example *ex, int64_t n_ex, Rng *r)
+{
+    for (int64_t i = n_ex - 1; i > 0; i--) {
+        int64_t j = (int64_t)rng_below(r, (uint64_t)i + 1);
+        Example tmp = ex[i];
+        ex[i] = ex[j];
+        ex[j] = tmp;
+    }
+}
+
+/* Runs the rest of the current epoch: from batch s->step on (0 draws the
+ * epoch's shuffle first, of the previous epoch's order). */
+static int run_epoch(Trainer *t, Err *err)
+{
+    Model *m = t->m;
+    TrainState *s = t->s;
+    const RunConfig *rc = t->rc;
+    AdamConfig ac = {(float)rc->lr, 0.9f, 0.999f, 1e-8f, (float)rc->weight_decay, rc->adamw, (float)rc->clip_norm};
+    if (s->step == 0) shuffle_examples(s->order, s->n_ex, &s->shuffle);
     int B = m->cfg.batch_size;
+    char label[64];
+    snprintf(label, sizeof label, "epoch %d/%d", s->epoch, rc->epochs);
+    Progress p;
+    progress_begin(&p, label, s->n_ex, "ex", rc->quiet);
+    progress_add(&p, MIN(s->step * B, s->n_ex));
+    EpochStats *st = &s->partial;
     double ema = NAN, t0 = now_seconds();
-    memset(st, 0, sizeof *st);
-    for (int64_t b = 0; b < n_ex; b += B) {
-        int n = (int)MIN((int64_t)B, n_ex - b);
+    for (int64_t b = s->step * B; b < s->n_ex; b += B) {
+        int n = (int)MIN((int64_t)B, s->n_ex - b);
         param_zero_grad(&m->params);
-        double loss = m->cls->train_step(m, ctx, ex + b, n);
+        double loss = m->cls->train_step(m, &t->ctx, s->order + b, n);
         adam_step(&m->params, &ac);
         st->loss_sum += loss;
         for (int k = 0; k < m->n_loss_parts; k++) st->parts[k] += m->loss_parts[k];
         st->steps++;
+        s->step++;
         ema = isnan(ema) ? loss : 0.98 * ema + 0.02 * loss;
         progress_set_extra(&p, "loss %.4f", ema);
         progress_add(&p, n);
+        /* Mid-epoch checkpoint (the epoch's last batch gets the epoch-end one);
+         * writing it does not count as training time. */
+        if (rc->checkpoint_every > 0 && m->params.step % rc->checkpoint_every == 0 && b + B < s->n_ex) {
+            st->seconds += now_seconds() - t0;
+            if (save_checkpoint(t, err) < 0) return -1;
+            t0 = now_seconds();
+        }
     }
-    st->examples = n_ex;
-    st->seconds = now_seconds() - t0;
+    st->examples = s->n_ex;
+    st->seconds += now_seconds() - t0;
     if (!rc->quiet && p.tty) progress_end(&p);
+    return 0;
 }
 
 static void log_epoch(FILE *log, const Model *m, int epoch, const EpochStats *st, const Metrics *valid,
@@ -97,67 +134,96 @@ static void log_epoch(FILE *log, const Model *m, int epoch, const EpochStats *st
     fflush(log);
 }
 
-int train_model(Model *m, const Dataset *ds, const Split *split, const RunConfig *rc, FILE *log, TrainResult *res,
-                Err *err)
+/* After an epoch's last batch: evaluates on valid when due, logs the epoch
+ * and applies early stopping (keeping the best weights). */
+static void finish_epoch(Trainer *t)
+{
+    TrainState *s = t->s;
+    const EpochStats *st = &s->partial;
+    const RunConfig *rc = t->rc;
+    int epoch = s->epoch;
+    s->train_seconds += st->seconds;
+    s->epochs_run = epoch;
+    if (epoch % rc->eval_every != 0 && epoch != rc->epochs) {
+        log_epoch(t->log, t->m, epoch, st, NULL, 0, t->metric, 0);
+        return;
+    }
+    Metrics mv;
+    double vs;
+    evaluate(t->m, t->ds, &t->ctx.split->valid, &t->eo, &mv, NULL, &vs);
+    s->valid_eval_seconds += vs;
+    double val = metrics_get(&mv, t->metric);
+    int improved = val > s->best_val;
+    if (!rc->quiet)
+        fprintf(stderr, "epoch %d/%d: loss %.4f, %.0f ex/s, valid %s %.4f%s (%.1fs)\n", epoch, rc->epochs,
+                st->loss_sum / (double)MAX(st->steps, 1), (double)st->examples / st->seconds, t->metric, val,
+                improved ? " *" : "", st->seconds + vs);
+    log_epoch(t->log, t->m, epoch, st, &mv, vs, t->metric, improved);
+    if (improved) {
+        s->best_val = val, s->bad = 0, s->best_epoch = epoch, s->best_valid = mv;
+        memcpy(s->best, t->m->params.data, s->n_params * sizeof(float));
+    } else if (++s->bad >= rc->patience) {
+        if (!rc->quiet) fprintf(stderr, "early stop: no %s gain in %d evaluations\n", t->metric, s->bad);
+        s->stopped = 1;
+    }
+}
+
+static int train_epochs(Trainer *t, Err *err)
+{
+    TrainState *s = t->s;
+    while (!s->stopped && s->epoch <= t->rc->epochs) {
+        if (run_epoch(t, err) < 0) return -1;
+        finish_epoch(t);
+        s->epoch++;
+        s->step = 0;
+        memset(&s->partial, 0, sizeof s->partial);
+        if (save_checkpoint(t, err) < 0) return -1;
+    }
+    return 0;
+}
+
+/* A fresh state, or the checkpoint's when it fits this data. */
+static int start_state(Trainer *t, const Split *split, TrainState *s, Err *err)
+{
+    Example *ex;
+    int64_t n_ex = split_examples(split, t->ds->n_users, t->m->cls->per_sequence, &ex);
+    if (!t->ck || !t->ck->resume) {
+        train_state_init(s, (uint64_t)t->rc->seed, ex, n_ex, &t->m->params);
+        return 0;
+    }
+    free(ex);
+    *s = *t->ck->resume;
+    memset(t->ck->resume, 0, sizeof *t->ck->resume);
+    if (s->n_ex == n_ex) return 0;
+    err_set(err, "%s: holds %lld training examples, the data gives %lld (data changed since?)", t->ck->path,
+            (long long)s->n_ex, (long long)n_ex);
+    train_state_free(s);
+    return -1;
+}
+
+int train_model(Model *m, const Dataset *ds, const Split *split, const RunConfig *rc, FILE *log,
+                const TrainCheckpoint *ck, TrainResult *res, Err *err)
 {
     memset(res, 0, sizeof *res);
-    const char *metric = train_select_metric(rc, split->protocol);
-    EvalOptions eo;
-    eval_options(rc, split, "valid", &eo);
+    TrainState s;
+    Trainer t = {.m = m, .ds = ds, .rc = rc, .ctx = {ds, split, &s.neg, &s.drop, &s.aug}, .s = &s, .log = log,
+                 .ck = ck, .metric = train_select_metric(rc, split->protocol)};
+    eval_options(rc, split, "valid", &t.eo);
     if (m->cls->trainable && rc->epochs > 0) {
-        Example *ex;
-        int64_t n_ex = split_examples(split, ds->n_users, m->cls->per_sequence, &ex);
-        res->examples_per_epoch = n_ex;
-        Rng r_shuffle, r_neg, r_drop, r_aug;
-        rng_seed(&r_shuffle, (uint64_t)rc->seed, RNG_SHUFFLE);
-        rng_seed(&r_neg, (uint64_t)rc->seed, RNG_NEGATIVES);
-        rng_seed(&r_drop, (uint64_t)rc->seed, RNG_DROPOUT);
-        rng_seed(&r_aug, (uint64_t)rc->seed, RNG_AUGMENT);
-        TrainCtx ctx = {ds, split, &r_neg, &r_drop, &r_aug};
-        /* The best epoch's weights, restored at the end. */
-        float *best = xalloc_floats(m->params.size);
-        size_t best_bytes = m->params.size * sizeof(float);
-        double best_val = -1;
-        int bad = 0;
-        for (int epoch = 1; epoch <= rc->epochs; epoch++) {
-            EpochStats st;
-            run_epoch(m, &ctx, ex, n_ex, rc, epoch, &st, &r_shuffle);
-            res->train_seconds += st.seconds;
-            res->epochs_run = epoch;
-            int last = epoch == rc->epochs;
-            if (epoch % rc->eval_every != 0 && !last) {
-                log_epoch(log, m, epoch, &st, NULL, 0, metric, 0);
-                continue;
-            }
-            Metrics mv;
-            double vs;
-            evaluate(m, ds, &split->valid, &eo, &mv, NULL, &vs);
-            res->valid_eval_seconds += vs;
-            double val = metrics_get(&mv, metric);
-            int improved = val > best_val;
-            if (!rc->quiet)
-                fprintf(stderr, "epoch %d: loss %.4f, %.0f ex/s, valid %s %.4f%s (%.1fs)\n", epoch,
-                        st.loss_sum / (double)MAX(st.steps, 1), (double)st.examples / st.seconds, metric, val,
-                        improved ? " *" : "", st.seconds + vs);
-            log_epoch(log, m, epoch, &st, &mv, vs, metric, improved);
-            if (improved) {
-                best_val = val, bad = 0, res->best_epoch = epoch, res->valid = mv;
-                memcpy(best, m->params.data, best_bytes);
-            } else if (++bad >= rc->patience) {
-                if (!rc->quiet) fprintf(stderr, "early stop: no %s gain in %d evaluations\n", metric, bad);
-                break;
-            }
-        }
-        memcpy(m->params.data, best, best_bytes);
-        free(best);
-        free(ex);
-        res->examples_per_second = res->train_seconds > 0 ? (double)n_ex * res->epochs_run / res->train_seconds : 0;
+        if (start_state(&t, split, &s, err) < 0) return -1;
+        int rc_train = train_epochs(&t, err);
+        memcpy(m->params.data, s.best, s.n_params * sizeof(float));
+        res->best_epoch = s.best_epoch, res->epochs_run = s.epochs_run, res->valid = s.best_valid;
+        res->train_seconds = s.train_seconds, res->valid_eval_seconds = s.valid_eval_seconds;
+        res->examples_per_epoch = s.n_ex;
+        res->examples_per_second = s.train_seconds > 0 ? (double)s.n_ex * s.epochs_run / s.train_seconds : 0;
+        train_state_free(&s);
+        if (rc_train < 0) return -1;
     } else {
-        evaluate(m, ds, &split->valid, &eo, &res->valid, NULL, &res->valid_eval_seconds);
+        evaluate(m, ds, &split->valid, &t.eo, &res->valid, NULL, &res->valid_eval_seconds);
     }
-    eval_options(rc, split, "test", &eo);
-    evaluate_with_buckets(m, ds, &split->test, &eo, &res->test, res->buckets, &res->n_buckets, &res->eval_seconds);
-    (void)err;
+    eval_options(rc, split, "test", &t.eo);
+    evaluate_with_buckets(m, ds, &split->test, &t.eo, &res->test, res->buckets, &res->n_buckets, &res->eval_seconds);
     return 0;
 }
 

@@ -7,6 +7,7 @@
 #include "eval/buckets.h"
 #include "eval/evaluate.h"
 #include "model/model.h"
+#include "train/checkpoint.h"
 #include "train/config.h"
 
 typedef struct TrainResult {
@@ -25,9 +26,20 @@ typedef struct TrainResult {
 void evaluate_with_buckets(Model *m, const Dataset *ds, const EvalSet *es, const EvalOptions *eo, Metrics *out,
                            BucketReport *buckets, int *n_buckets, double *seconds);
 
-/* log (optional) receives one JSON line per epoch. */
-int train_model(Model *m, const Dataset *ds, const Split *split, const RunConfig *rc, FILE *log, TrainResult *res,
-                Err *err);
+/* Checkpointing of a train_model call (docs/CHECKPOINTS.md). */
+typedef struct TrainCheckpoint {
+    const char *path;         /* written at every epoch end and every rc->checkpoint_every steps */
+    const char *config_text;  /* the run configuration, stored in the checkpoint */
+    TrainState *resume;       /* NULL: start afresh; else continue from this state (taken over) */
+    int64_t halt_at_step;     /* tests: fail right after the checkpoint at this optimizer step,
+                                 as if killed there (0: never) */
+} TrainCheckpoint;
+
+/* log (optional) receives one JSON line per epoch; ck (optional) enables
+ * checkpoints and resuming. Fails only when a checkpoint cannot be written
+ * or the resumed state does not fit the data. */
+int train_model(Model *m, const Dataset *ds, const Split *split, const RunConfig *rc, FILE *log,
+                const TrainCheckpoint *ck, TrainResult *res, Err *err);
 /* The metric early stopping selects on ("auto" resolved by protocol). */
 const char *train_select_metric(const RunConfig *rc, Protocol p);
 

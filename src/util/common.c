@@ -2,6 +2,14 @@
 
 #include <stdarg.h>
 
+/* Messages quote input (ids, JSON keys, header names) that may hold control
+ * characters; '?' replaces them so a message stays one printable line. */
+static void err_one_line(char *msg)
+{
+    for (unsigned char *p = (unsigned char *)msg; *p; p++)
+        if (*p < 0x20 || *p == 0x7f) *p = '?';
+}
+
 int err_set(Err *err, const char *fmt, ...)
 {
     if (!err) return -1;
@@ -9,6 +17,7 @@ int err_set(Err *err, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err->msg, sizeof err->msg, fmt, ap);
     va_end(ap);
+    err_one_line(err->msg);
     return -1;
 }
 
@@ -27,6 +36,7 @@ int err_prefix(Err *err, const char *fmt, ...)
     memcpy(err->msg, prefix, pl);
     err->msg[pl] = ':';
     err->msg[pl + 1] = ' ';
+    err_one_line(err->msg);
     return -1;
 }
 

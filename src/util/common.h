@@ -23,7 +23,8 @@ typedef struct Err {
     char msg[1024];
 } Err;
 
-/* Sets err->msg (printf-style) and returns -1 so callers can `return err_set(...)`. */
+/* Sets err->msg (printf-style) and returns -1 so callers can `return err_set(...)`.
+ * Control characters (from quoted input) become '?': a message is one line. */
 int err_set(Err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prepends "prefix: " to an existing message (adds context on the way up). */
 int err_prefix(Err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -13,24 +13,11 @@ T=$(mktemp -d /tmp/cltower-cli-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 
-pass=0 fail=0
-ok() { pass=$((pass+1)); echo "ok   $1"; }
-bad() { fail=$((fail+1)); echo "FAIL $1"; [ -n "${2:-}" ] && sed 's/^/    /' <<<"$2"; }
-
-# expect_exit CODE NAME CMD...: runs CMD, checks its exit code; keeps stderr in $ERR.
-expect_exit() {
-  local code=$1 name=$2; shift 2
-  ERR=$("$@" 2>&1 >/dev/null); local rc=$?
-  if [ "$rc" -eq "$code" ]; then ok "$name"; else bad "$name (exit $rc, expected $code)" "$ERR"; fi
-}
-# expect_err PATTERN NAME: the last stderr matches PATTERN and is one line.
-expect_err() {
-  if grep -qE "$1" <<<"$ERR" && [ "$(wc -l <<<"$ERR")" -eq 1 ]; then ok "$2"; else bad "$2" "$ERR"; fi
-}
+. tests/cli/lib.sh  # ok, bad, expect_exit, expect_err
 
 # ---- usage ------------------------------------------------------------------
 expect_exit 0 "cltower --help" $BIN --help
-for c in synth train eval; do expect_exit 0 "$c --help" $BIN $c --help; done
+for c in synth train eval compare; do expect_exit 0 "$c --help" $BIN $c --help; done
 expect_exit 2 "unknown command" $BIN frobnicate
 expect_exit 2 "unknown option" $BIN train --data x --out "$T/r" --bogus 1
 expect_err "unknown option --bogus" "unknown option message"
@@ -91,6 +78,45 @@ for k in ("HR@10", "Recall@20", "NDCG@50"):
     assert abs(a[k] - b[k]) < 1e-9, (k, a[k], b[k])
 PYEOF
 then ok "eval reproduces metrics.json"; else bad "eval reproduces metrics.json"; fi
+
+# ---- compare: several models on one split, resumable -------------------------
+$BIN synth --out "$T/syc" --users 300 --items 150 --seed 5 --quiet >/dev/null 2>&1
+OPTS=(--data "$T/syc/interactions.csv" --format comirec --protocol comirec --epochs 2 --dim 16 --threads 2)
+CMP=("${OPTS[@]}" --out "$T/cmp")
+expect_exit 2 "compare: unknown model" $BIN compare "${CMP[@]}" --models mostpop,nope
+expect_err "unknown model 'nope' \(expected one of: mostpop, " "compare: unknown model lists the registered ones"
+expect_exit 2 "compare: duplicate model" $BIN compare "${CMP[@]}" --models mostpop,youtubednn,mostpop
+expect_exit 2 "compare: empty --models" $BIN compare "${CMP[@]}" --models ""
+[ ! -e "$T/cmp" ] && ok "compare: no directory after usage errors" || bad "compare dir created after usage error"
+if $BIN compare "${CMP[@]}" --models mostpop,youtubednn,comirec-sa > "$T/cmp.out" 2>&1 &&
+   grep -q '^\[3/3\] comirec-sa: training (defaults: ' "$T/cmp.out"; then ok "compare trains three models"
+else bad "compare trains three models" "$(cat "$T/cmp.out")"; fi
+for f in results.md results.json recall50_by_popularity.svg mostpop/metrics.json comirec-sa/model.bin; do
+  [ -s "$T/cmp/$f" ] || bad "compare wrote $f"
+done
+if $PY - "$T/cmp" <<'PYEOF'
+import json, sys, xml.dom.minidom
+d = sys.argv[1]
+r = json.load(open(d + "/results.json"))
+assert [m["model"] for m in r["models"]] == ["mostpop", "youtubednn", "comirec-sa"], r["models"]
+for m in r["models"]:
+    assert m["test"]["users"] == r["split"]["test_users"] > 0, m
+    assert len(m["popularity_recall"]) == 5 and sum(m["popularity_targets"]) > 0, m
+    assert m["test"] == json.load(open("%s/%s/metrics.json" % (d, m["model"])))["test"]
+svg = xml.dom.minidom.parse(d + "/recall50_by_popularity.svg")
+assert len(svg.getElementsByTagName("rect")) == 1 + 3 * 5 + 3
+assert "| comirec-sa |" in open(d + "/results.md").read()
+PYEOF
+then ok "compare: results.json has every model, the svg is well-formed XML"; else bad "compare results"; fi
+$BIN eval --run "$T/cmp/youtubednn" --quiet >/dev/null 2>&1 && ok "compare: a model's dir is a run" || bad "eval of a compare run"
+$BIN train "${OPTS[@]}" --model comirec-sa --out "$T/cmp-sa" --quiet >/dev/null 2>&1
+if $PY -c 'import json, sys; a, b = (json.load(open(p))["test"] for p in sys.argv[1:]); assert a == b, (a, b)' \
+     "$T/cmp/comirec-sa/metrics.json" "$T/cmp-sa/metrics.json"
+then ok "compare trains a model exactly as train does"; else bad "compare vs train"; fi
+cp "$T/cmp/results.json" "$T/cmp1.json"
+$BIN compare "${CMP[@]}" --models mostpop,youtubednn,comirec-sa > "$T/cmp2.out" 2>&1
+if [ "$(grep -c 'already trained, skipped' "$T/cmp2.out")" -eq 3 ] && cmp -s "$T/cmp/results.json" "$T/cmp1.json"
+then ok "compare: a rerun skips finished models"; else bad "compare rerun" "$(cat "$T/cmp2.out")"; fi
 
 # ---- real data ----------------------------------------------------------------
 BEAUTY="$DATA/amazon-beauty/Beauty.txt"
