@@ -30,9 +30,5 @@ void fixture_free(ModelFixture *f);
 /* Finite-difference check of every parameter tensor of the model (up to
  * `probe` elements each) on a batch of n examples. Returns mismatches. */
 int fixture_gradcheck(ModelFixture *f, int n, int probe);
-/* 300 Adam steps on one small batch must drive the loss below half its
- * start: the gradient is not only right locally but usable. Reports a test
- * failure (with the loss parts) otherwise. */
-void fixture_check_overfits(const char *model, const char *extra);
 
 #endif

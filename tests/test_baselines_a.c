@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "model/dat.h"
+#include "model_checks.h"
 #include "model_fixture.h"
 #include "test.h"
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "model/cl_epidtn.h"
+#include "model_checks.h"
 #include "model_fixture.h"
 #include "test.h"
 #include "train/modelfile.h"

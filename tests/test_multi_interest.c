@@ -10,6 +10,7 @@
 #include "eval/evaluate.h"
 #include "gradcheck.h"
 #include "model/multi_interest.h"
+#include "model_checks.h"
 #include "model_fixture.h"
 #include "nn/routing.h"
 #include "nn/selfatt.h"
