@@ -407,6 +407,31 @@ TEST(grad_sampled_softmax_logq)
     CHECK_NEAR(loss, log(exp(0.5) + 1.0), 1e-6);
 }
 
+/* The fused forward+backward the trainers use equals the pair above. */
+TEST(sampled_softmax_fused_equals_pair)
+{
+    seed(14);
+    int32_t target[5] = {2, 3, -1, 0, 3};
+    float w[5] = {0.5f, 2.0f, 1.0f, 0.0f, 1.5f};
+    SsCtx s = {.N = 5, .M = 7, .D = 4, .inv_temp = 1.7f, .target = target};
+    s.q = test_floats(20), s.c = test_floats(28), s.logits = test_floats(35), s.dq = test_floats(20);
+    s.dc = test_floats(28), s.logq = test_floats(7);
+    float *dq2 = test_floats(20), *dc2 = test_floats(28), *lg2 = test_floats(35);
+    fill_normal(s.q, 20, 0.7f, &g_rng), fill_normal(s.c, 28, 0.7f, &g_rng), fill_normal(s.logq, 7, 1, &g_rng);
+    for (int pass = 0; pass < 2; pass++) {
+        s.w = pass ? w : NULL;
+        memset(s.dq, 0, 20 * sizeof(float)), memset(s.dc, 0, 28 * sizeof(float));
+        memset(dq2, 0, 20 * sizeof(float)), memset(dc2, 0, 28 * sizeof(float));
+        double l1 = ss_fwd(&s);
+        sampled_softmax_backward(s.dq, s.dc, s.logits, s.q, s.c, s.target, s.w, s.N, s.M, s.D, s.inv_temp, 0.3f);
+        double l2 = sampled_softmax_forward_backward(dq2, dc2, lg2, s.q, s.c, s.target, s.logq, s.w, s.N, s.M, s.D,
+                                                     s.inv_temp, 0.3f);
+        CHECK_NEAR(l1, l2, 1e-6);
+        for (int k = 0; k < 20; k++) CHECK_NEAR(s.dq[k], dq2[k], 1e-6);
+        for (int k = 0; k < 28; k++) CHECK_NEAR(s.dc[k], dc2[k], 1e-6);
+    }
+}
+
 /* ---- Adam ---- */
 TEST(adam_matches_reference_steps)
 {

@@ -154,20 +154,23 @@ double retrieval_loss(RetrievalLoss *rl, const ModelConfig *cfg, const float *q,
 {
     int M = rl->cs.M;
     float inv_temp = (float)(1.0 / cfg->temperature);
-    int64_t count;
-    /* Sized by the actual batch, not the worst case (B * max_len rows by as
-     * many columns would be gigabytes for long-sequence data); grows rarely. */
-    if (N * M > rl->logits_cap) {
+    /* the mean over counted rows: their number first, so the fused
+     * forward/backward can scale the gradient in the same pass */
+    int64_t count = 0;
+    for (int64_t n = 0; n < N; n++) count += rl->cs.target[n] >= 0;
+    if (count == 0) return 0;
+    /* A block of rows by the actual candidates, not the worst case (all
+     * items for --loss full); grows rarely. */
+    int64_t need = sampled_softmax_scratch(N, M);
+    if (need > rl->logits_cap) {
         free(rl->logits);
-        rl->logits_cap = N * M + N * M / 4;
+        rl->logits_cap = need + need / 4;
         rl->logits = xalloc_floats((size_t)rl->logits_cap);
     }
-    double loss = sampled_softmax_forward(rl->logits, q, rl->v, rl->cs.target, rl->full ? NULL : rl->cs.logq, NULL,
-                                          N, M, rl->D, inv_temp, &count);
-    if (count == 0) return 0;
     memset(rl->dv, 0, (size_t)M * rl->D * sizeof(float));
-    sampled_softmax_backward(dq, rl->dv, rl->logits, q, rl->v, rl->cs.target, NULL, N, M, rl->D, inv_temp,
-                             1.0f / (float)count);
+    double loss = sampled_softmax_forward_backward(dq, rl->dv, rl->logits, q, rl->v, rl->cs.target,
+                                                   rl->full ? NULL : rl->cs.logq, NULL, N, M, rl->D, inv_temp,
+                                                   1.0f / (float)count);
     return loss / (double)count;
 }
 

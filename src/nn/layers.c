@@ -103,7 +103,8 @@ void linear_forward(float *out, const float *inp, const float *w, const float *b
     /* Start from the bias and let sgemm accumulate (beta = 1): one pass over
      * out instead of sgemm's zeroing pass plus a bias pass. */
 #pragma omp parallel for schedule(static) if (N * OC > OMP_MIN)
-    for (int64_t n = 0; n < N; n++) memcpy(out + n * OC, b, (size_t)OC * sizeof *out);
+    for (int64_t n = 0; n < N; n++)
+        for (int o = 0; o < OC; o++) out[n * OC + o] = b[o]; /* a vector loop: a memcpy call per short row cost more */
     matmul_nt(out, inp, w, N, OC, C, 1.0f, 1.0f);
 }
 
@@ -143,16 +144,41 @@ void gelu_forward(float *out, const float *inp, int64_t n)
     }
 }
 
+/* d gelu(x) / dx, given th = tanh(u(x)) */
+static inline float gelu_grad_th(float x, float th)
+{
+    return 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * GELU_SCALE * (1.0f + 3.0f * 0.044715f * x * x);
+}
+
+static inline float gelu_grad(float x) { return gelu_grad_th(x, fast_tanhf(GELU_SCALE * (x + 0.044715f * x * x * x))); }
+
 void gelu_backward(float *dinp, const float *dout, const float *inp, int64_t n)
+{
+#pragma omp parallel for schedule(static) if (n > OMP_MIN)
+    for (int64_t i = 0; i < n; i++) dinp[i] += gelu_grad(inp[i]) * dout[i];
+}
+
+/* The tanh (exp + divide) is most of GELU's cost: the training paths keep the
+ * forward's and the backward reuses it (bit-identical to recomputing it). */
+void gelu_forward_keep(float *out, float *th, const float *inp, int64_t n)
 {
 #pragma omp parallel for schedule(static) if (n > OMP_MIN)
     for (int64_t i = 0; i < n; i++) {
         float x = inp[i];
-        float u = GELU_SCALE * (x + 0.044715f * x * x * x);
-        float th = fast_tanhf(u), sech2 = 1.0f - th * th;
-        float grad = 0.5f * (1.0f + th) + 0.5f * x * sech2 * GELU_SCALE * (1.0f + 3.0f * 0.044715f * x * x);
-        dinp[i] += grad * dout[i];
+        th[i] = fast_tanhf(GELU_SCALE * (x + 0.044715f * x * x * x));
+        out[i] = 0.5f * x * (1.0f + th[i]);
     }
+}
+
+void gelu_backward_inplace(float *d, const float *inp, const float *th, int64_t n)
+{
+    if (!th) {
+#pragma omp parallel for schedule(static) if (n > OMP_MIN)
+        for (int64_t i = 0; i < n; i++) d[i] = gelu_grad(inp[i]) * d[i];
+        return;
+    }
+#pragma omp parallel for schedule(static) if (n > OMP_MIN)
+    for (int64_t i = 0; i < n; i++) d[i] = gelu_grad_th(inp[i], th[i]) * d[i];
 }
 
 void gate2_forward(float *out, const float *inp, int64_t n)
@@ -202,6 +228,10 @@ void cummean_backward(float *dinp, const float *dout, const int32_t *seq_ptr, in
 
 /* ---- layernorm ------------------------------------------------------------ */
 
+/* The row reductions (C = 64) use `omp simd reduction`: without it the
+ * compiler must add in source order, a serial chain of dependent adds that
+ * made LayerNorm ~6% of a cl-epidtn step. Lane-wise partial sums change the
+ * rounding only (float noise; the gradient checks and parity cover it). */
 void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w, const float *b,
                        int64_t N, int C)
 {
@@ -210,8 +240,10 @@ void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, c
     for (int64_t n = 0; n < N; n++) {
         const float *x = inp + n * C;
         float m = 0, v = 0;
+#pragma omp simd reduction(+ : m)
         for (int c = 0; c < C; c++) m += x[c];
         m /= (float)C;
+#pragma omp simd reduction(+ : v)
         for (int c = 0; c < C; c++) v += (x[c] - m) * (x[c] - m);
         float s = 1.0f / sqrtf(v / (float)C + eps);
         float *o = out + n * C;
@@ -224,11 +256,24 @@ void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, c
 void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
                         const float *mean, const float *rstd, int64_t N, int C)
 {
+    /* dw, db: a sum over rows, kept serial (same order at any thread count);
+     * dinp: rows are independent, so that part runs across threads. */
+    for (int64_t n = 0; n < N && (dw || db); n++) {
+        const float *x = inp + n * C, *g = dout + n * C;
+        float m = mean[n], s = rstd[n];
+        if (dw)
+            for (int c = 0; c < C; c++) dw[c] += g[c] * ((x[c] - m) * s);
+        if (db)
+            for (int c = 0; c < C; c++) db[c] += g[c];
+    }
+    if (!dinp) return;
+#pragma omp parallel for schedule(static) if (N * C > OMP_MIN)
     for (int64_t n = 0; n < N; n++) {
         const float *x = inp + n * C, *g = dout + n * C;
         float m = mean[n], s = rstd[n];
         /* dnorm = g * w; dx = s * (dnorm - mean(dnorm) - xhat * mean(dnorm * xhat)) */
         float mean_d = 0, mean_dx = 0;
+#pragma omp simd reduction(+ : mean_d, mean_dx)
         for (int c = 0; c < C; c++) {
             float xhat = (x[c] - m) * s, dn = g[c] * w[c];
             mean_d += dn;
@@ -236,12 +281,8 @@ void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, co
         }
         mean_d /= (float)C;
         mean_dx /= (float)C;
-        for (int c = 0; c < C; c++) {
-            float xhat = (x[c] - m) * s, dn = g[c] * w[c];
-            if (dw) dw[c] += g[c] * xhat;
-            if (db) db[c] += g[c];
-            if (dinp) dinp[n * C + c] += s * (dn - mean_d - xhat * mean_dx);
-        }
+        float *d = dinp + n * C;
+        for (int c = 0; c < C; c++) d[c] += s * (g[c] * w[c] - mean_d - (x[c] - m) * s * mean_dx);
     }
 }
 
@@ -274,11 +315,13 @@ void dropout_forward(float *out, float *mask, const float *inp, int64_t n, float
         return;
     }
     dropout_mask(mask, n, p, rng);
+#pragma omp parallel for schedule(static) if (n > OMP_MIN)
     for (int64_t i = 0; i < n; i++) out[i] = inp[i] * mask[i];
 }
 
 void dropout_backward(float *dinp, const float *dout, const float *mask, int64_t n)
 {
+#pragma omp parallel for schedule(static) if (n > OMP_MIN)
     for (int64_t i = 0; i < n; i++) dinp[i] += dout[i] * mask[i];
 }
 
@@ -291,6 +334,7 @@ void l2norm_forward(float *out, float *norm, const float *inp, int64_t N, int D)
     for (int64_t n = 0; n < N; n++) {
         const float *x = inp + n * D;
         float ss = 0;
+#pragma omp simd reduction(+ : ss)
         for (int d = 0; d < D; d++) ss += x[d] * x[d];
         float nr = fmaxf(sqrtf(ss), eps);
         norm[n] = nr;
@@ -304,6 +348,7 @@ void l2norm_backward(float *dinp, const float *dout, const float *out, const flo
     for (int64_t n = 0; n < N; n++) {
         const float *y = out + n * D, *g = dout + n * D;
         float dot = 0;
+#pragma omp simd reduction(+ : dot)
         for (int d = 0; d < D; d++) dot += g[d] * y[d];
         float inv = 1.0f / norm[n];
         for (int d = 0; d < D; d++) dinp[n * D + d] += inv * (g[d] - dot * y[d]);
@@ -312,6 +357,24 @@ void l2norm_backward(float *dinp, const float *dout, const float *out, const flo
 
 /* ---- softmax cross-entropy --------------------------------------------- */
 
+/* z (C) = softmax(z), in place. Max and sum are `omp simd` reductions (max
+ * is exact in any order; the sum stays in double, 4 lanes): the in-order
+ * scalar loops they replace were two thirds of the softmax, itself ~11% of a
+ * cl-epidtn step. (exp and the sum in one loop do not vectorize: gcc 12
+ * gives up on the mixed float/double.) */
+static inline void softmax_row(float *z, int C)
+{
+    float mx = -INFINITY;
+#pragma omp simd reduction(max : mx)
+    for (int c = 0; c < C; c++) mx = z[c] > mx ? z[c] : mx;
+    for (int c = 0; c < C; c++) z[c] = fast_expf(z[c] - mx);
+    double sum = 0;
+#pragma omp simd reduction(+ : sum)
+    for (int c = 0; c < C; c++) sum += z[c];
+    float inv = (float)(1.0 / sum);
+    for (int c = 0; c < C; c++) z[c] *= inv;
+}
+
 double softmax_xent_forward(float *logits, const int32_t *targets, int64_t N, int C, int64_t *count)
 {
     double loss = 0;
@@ -319,13 +382,7 @@ double softmax_xent_forward(float *logits, const int32_t *targets, int64_t N, in
 #pragma omp parallel for schedule(static) reduction(+ : loss, cnt) if (N * C > OMP_MIN)
     for (int64_t n = 0; n < N; n++) {
         float *z = logits + n * C;
-        float mx = -INFINITY;
-        for (int c = 0; c < C; c++) mx = z[c] > mx ? z[c] : mx;
-        double sum = 0;
-        for (int c = 0; c < C; c++) z[c] = fast_expf(z[c] - mx);
-        for (int c = 0; c < C; c++) sum += z[c];
-        float inv = (float)(1.0 / sum);
-        for (int c = 0; c < C; c++) z[c] *= inv;
+        softmax_row(z, C);
         if (targets[n] >= 0) {
             loss += -log(fmax((double)z[targets[n]], 1e-30));
             cnt++;
@@ -345,6 +402,29 @@ void softmax_xent_backward(float *dlogits, const float *probs, const int32_t *ta
         for (int c = 0; c < C; c++) d[c] += scale * p[c];
         d[targets[n]] -= scale;
     }
+}
+
+/* Forward and backward in one visit of each row while it is in L1 (a row of
+ * the sampled softmax is ~3k floats): the separate backward was one more
+ * read-and-write pass over the whole (N, C) matrix. */
+double softmax_xent_forward_backward(float *logits, const int32_t *targets, const float *row_w, int64_t N, int C,
+                                     float scale)
+{
+    double loss = 0;
+#pragma omp parallel for schedule(static) reduction(+ : loss) if (N * C > OMP_MIN)
+    for (int64_t n = 0; n < N; n++) {
+        float *z = logits + n * C;
+        if (targets[n] < 0) { /* ignored row: no loss, zero gradient */
+            memset(z, 0, (size_t)C * sizeof *z);
+            continue;
+        }
+        softmax_row(z, C);
+        float w = row_w ? row_w[n] : 1.0f, sc = scale * w;
+        loss += -(double)w * log(fmax((double)z[targets[n]], 1e-30));
+        for (int c = 0; c < C; c++) z[c] *= sc;
+        z[targets[n]] -= sc;
+    }
+    return loss;
 }
 
 /* ---- binary cross-entropy -------------------------------------------------- */

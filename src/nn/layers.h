@@ -53,6 +53,13 @@ void relu_forward(float *out, const float *inp, int64_t n);
 void relu_backward(float *dinp, const float *dout, const float *inp, int64_t n);
 void gelu_forward(float *out, const float *inp, int64_t n);
 void gelu_backward(float *dinp, const float *dout, const float *inp, int64_t n);
+/* gelu_forward that also keeps th (n) = the tanh inside, for the backward. */
+void gelu_forward_keep(float *out, float *th, const float *inp, int64_t n);
+/* d = gelu'(inp) * d, in place: the exception to "backward accumulates", for
+ * callers whose dout buffer is dead afterwards (saves zeroing a dinp buffer
+ * of N x hidden floats: the FFN and MLP backward). th: from
+ * gelu_forward_keep, or NULL to recompute it. */
+void gelu_backward_inplace(float *d, const float *inp, const float *th, int64_t n);
 /* out = 2 * sigmoid(inp): the PEPNet gate, centred on 1 (identity at init). */
 void gate2_forward(float *out, const float *inp, int64_t n);
 void gate2_backward(float *dinp, const float *dout, const float *out, int64_t n);
@@ -89,6 +96,11 @@ void l2norm_backward(float *dinp, const float *dout, const float *out, const flo
  * Backward: dlogits = (probs - onehot) * scale (probs taken from the forward). */
 double softmax_xent_forward(float *logits, const int32_t *targets, int64_t N, int C, int64_t *count);
 void softmax_xent_backward(float *dlogits, const float *probs, const int32_t *targets, int64_t N, int C, float scale);
+/* Both at once, in place: logits become dlogits = (probs - onehot) * scale *
+ * row_w[n] (row_w NULL: 1; ignored rows 0). Returns sum_n row_w[n] * loss_n
+ * (unscaled). The forward's probabilities are not kept. */
+double softmax_xent_forward_backward(float *logits, const int32_t *targets, const float *row_w, int64_t N, int C,
+                                     float scale);
 
 /* ---- binary cross-entropy with logits -----------------------------------
  * loss = sum over counted elements of -[y log s(x) + (1-y) log(1-s(x))],

@@ -28,6 +28,15 @@ double sampled_softmax_forward(float *logits, const float *q, const float *c, co
 void sampled_softmax_backward(float *dq, float *dc, float *probs, const float *q, const float *c,
                               const int32_t *target, const float *row_w, int64_t N, int M, int D, float inv_temp,
                               float scale);
+/* Forward and backward at once (what a training step needs), in blocks of
+ * rows: logits is scratch of sampled_softmax_scratch(N, M) floats; dq, dc
+ * accumulate as in the backward with scale; returns the forward's
+ * (row_w-weighted, unscaled) loss sum. Far less memory traffic than the pair
+ * above. */
+int64_t sampled_softmax_scratch(int64_t N, int M);
+double sampled_softmax_forward_backward(float *dq, float *dc, float *logits, const float *q, const float *c,
+                                        const int32_t *target, const float *logq, const float *row_w, int64_t N,
+                                        int M, int D, float inv_temp, float scale);
 
 /* Symmetric InfoNCE between two views z1, z2 (N, D) (already normalized if
  * cosine similarity is meant): row n of each view must pick row n of the

@@ -25,25 +25,23 @@ void mlp2_plan(const Mlp2 *m, Mlp2Acts *a, Arena *ar, int64_t max_rows)
 {
     a->h_pre = arena_floats(ar, (size_t)(max_rows * m->hid));
     a->h = arena_floats(ar, (size_t)(max_rows * m->hid));
+    a->th = arena_floats(ar, (size_t)(max_rows * m->hid));
     a->dh = arena_floats(ar, (size_t)(max_rows * m->hid));
-    a->dh_pre = arena_floats(ar, (size_t)(max_rows * m->hid));
 }
 
 void mlp2_forward(const Mlp2 *m, ParamStore *ps, Mlp2Acts *a, float *y, const float *x, int64_t N)
 {
     linear_forward(a->h_pre, x, param_data(ps, m->w1), param_data(ps, m->b1), N, m->in, m->hid);
-    gelu_forward(a->h, a->h_pre, N * m->hid);
+    gelu_forward_keep(a->h, a->th, a->h_pre, N * m->hid);
     linear_forward(y, a->h, param_data(ps, m->w2), param_data(ps, m->b2), N, m->hid, m->out);
 }
 
 void mlp2_backward(const Mlp2 *m, ParamStore *ps, Mlp2Acts *a, float *dx, const float *dy, const float *x, int64_t N)
 {
-    size_t nh = (size_t)(N * m->hid) * sizeof(float);
-    memset(a->dh, 0, nh);
+    memset(a->dh, 0, (size_t)(N * m->hid) * sizeof(float));
     linear_backward(a->dh, param_grad(ps, m->w2), param_grad(ps, m->b2), dy, a->h, param_data(ps, m->w2), N, m->hid,
                     m->out);
-    memset(a->dh_pre, 0, nh);
-    gelu_backward(a->dh_pre, a->dh, a->h_pre, N * m->hid);
-    linear_backward(dx, param_grad(ps, m->w1), param_grad(ps, m->b1), a->dh_pre, x, param_data(ps, m->w1), N, m->in,
+    gelu_backward_inplace(a->dh, a->h_pre, a->th, N * m->hid); /* dh is now d(h_pre) */
+    linear_backward(dx, param_grad(ps, m->w1), param_grad(ps, m->b1), a->dh, x, param_data(ps, m->w1), N, m->in,
                     m->hid);
 }

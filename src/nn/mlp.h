@@ -15,8 +15,8 @@ typedef struct Mlp2 {
 } Mlp2;
 
 typedef struct Mlp2Acts {
-    float *h_pre, *h;     /* (N, hid) */
-    float *dh, *dh_pre;   /* (N, hid) scratch for backward */
+    float *h_pre, *h, *th; /* (N, hid); th: the tanh inside GELU, kept for backward */
+    float *dh;            /* (N, hid) backward scratch: d(h), then d(h_pre) in place */
 } Mlp2Acts;
 
 void mlp2_declare(Mlp2 *m, ParamStore *ps, const char *prefix, int in, int hid, int out, float init_std, int zero_out);

@@ -5,6 +5,9 @@
 #include "nn/attention.h"
 #include "nn/layers.h"
 
+/* Element-wise loops fork threads only when the work pays for it. */
+enum { OMP_MIN = 1 << 15 };
+
 static int add(ParamStore *ps, const char *prefix, const char *name, int64_t r, int64_t c, InitKind k, float s)
 {
     char full[PARAM_NAME_MAX];
@@ -40,6 +43,7 @@ void tblock_acts_plan(TBlockActs *a, Arena *ar, int64_t N, int64_t max_att, int 
     for (size_t i = 0; i < sizeof nc / sizeof nc[0]; i++) *nc[i] = arena_floats(ar, (size_t)(N * C));
     a->h = arena_floats(ar, (size_t)(N * H));
     a->g = arena_floats(ar, (size_t)(N * H));
+    a->gth = arena_floats(ar, (size_t)(N * H));
     float **n1[] = {&a->mean1, &a->rstd1, &a->mean2, &a->rstd2};
     for (size_t i = 0; i < sizeof n1 / sizeof n1[0]; i++) *n1[i] = arena_floats(ar, (size_t)N);
 }
@@ -48,9 +52,8 @@ void tblock_scratch_plan(TBlockScratch *s, Arena *ar, int64_t N, int64_t max_att
 {
     s->dqkv = arena_floats(ar, (size_t)(N * 3 * C));
     s->datt = arena_floats(ar, (size_t)max_att);
-    float **nc[] = {&s->da, &s->dp, &s->dr1, &s->dy, &s->df, &s->dr2};
+    float **nc[] = {&s->da, &s->dp, &s->dr1, &s->dy, &s->df};
     for (size_t i = 0; i < sizeof nc / sizeof nc[0]; i++) *nc[i] = arena_floats(ar, (size_t)(N * C));
-    s->dh = arena_floats(ar, (size_t)(N * H));
     s->dg = arena_floats(ar, (size_t)(N * H));
 }
 
@@ -66,12 +69,14 @@ void tblock_forward(const TBlock *b, ParamStore *ps, TBlockActs *a, const float 
     attention_forward(a->a, a->att, p_attn > 0 ? a->adrop : NULL, a->qkv, seq_ptr, att_off, S, C, b->NH, p_attn, rng);
     linear_forward(a->p, a->a, W(wo), W(bo), N, C, C);
     dropout_forward(a->r1, a->pmask, a->p, N * C, p_hidden, rng);
+#pragma omp parallel for schedule(static) if (N * C > OMP_MIN)
     for (int64_t k = 0; k < N * C; k++) a->r1[k] += x[k];
     layernorm_forward(a->y, a->mean1, a->rstd1, a->r1, W(ln1w), W(ln1b), N, C);
     linear_forward(a->h, a->y, W(w1), W(b1), N, C, H);
-    gelu_forward(a->g, a->h, N * H);
+    gelu_forward_keep(a->g, a->gth, a->h, N * H);
     linear_forward(a->f, a->g, W(w2), W(b2), N, H, C);
     dropout_forward(a->r2, a->fmask, a->f, N * C, p_hidden, rng);
+#pragma omp parallel for schedule(static) if (N * C > OMP_MIN)
     for (int64_t k = 0; k < N * C; k++) a->r2[k] += a->y[k];
     layernorm_forward(a->z, a->mean2, a->rstd2, a->r2, W(ln2w), W(ln2b), N, C);
 }
@@ -82,23 +87,24 @@ void tblock_backward(const TBlock *b, ParamStore *ps, const TBlockActs *a, TBloc
 {
     int64_t N = seq_ptr[S], NC = N * b->C, NH = N * b->H;
     int C = b->C, H = b->H;
-    memset(s->dr2, 0, (size_t)NC * sizeof(float));
-    layernorm_backward(s->dr2, G(ln2w), G(ln2b), dz, a->r2, W(ln2w), a->mean2, a->rstd2, N, C);
-    /* r2 = y + dropout(f): both branches get dr2 */
-    memcpy(s->dy, s->dr2, (size_t)NC * sizeof(float));
-    memset(s->df, 0, (size_t)NC * sizeof(float));
-    dropout_backward(s->df, s->dr2, a->fmask, NC);
+    /* z = LN2(r2), r2 = y + dropout(f): dy starts as d(r2); df = d(r2) * fmask
+     * is written, not accumulated (df is fresh), which saves zeroing it. */
+    memset(s->dy, 0, (size_t)NC * sizeof(float));
+    layernorm_backward(s->dy, G(ln2w), G(ln2b), dz, a->r2, W(ln2w), a->mean2, a->rstd2, N, C);
+#pragma omp parallel for schedule(static) if (NC > OMP_MIN)
+    for (int64_t k = 0; k < NC; k++) s->df[k] = s->dy[k] * a->fmask[k];
     memset(s->dg, 0, (size_t)NH * sizeof(float));
     linear_backward(s->dg, G(w2), G(b2), s->df, a->g, W(w2), N, H, C);
-    memset(s->dh, 0, (size_t)NH * sizeof(float));
-    gelu_backward(s->dh, s->dg, a->h, NH);
-    linear_backward(s->dy, G(w1), G(b1), s->dh, a->y, W(w1), N, C, H);
+    gelu_backward_inplace(s->dg, a->h, a->gth, NH); /* dg is now d(h) */
+    linear_backward(s->dy, G(w1), G(b1), s->dg, a->y, W(w1), N, C, H);
     memset(s->dr1, 0, (size_t)NC * sizeof(float));
     layernorm_backward(s->dr1, G(ln1w), G(ln1b), s->dy, a->r1, W(ln1w), a->mean1, a->rstd1, N, C);
-    /* r1 = x + dropout(p) */
-    for (int64_t k = 0; k < NC; k++) dx[k] += s->dr1[k];
-    memset(s->dp, 0, (size_t)NC * sizeof(float));
-    dropout_backward(s->dp, s->dr1, a->pmask, NC);
+    /* r1 = x + dropout(p): dx += dr1, dp = dr1 * pmask (written, as df) */
+#pragma omp parallel for schedule(static) if (NC > OMP_MIN)
+    for (int64_t k = 0; k < NC; k++) {
+        dx[k] += s->dr1[k];
+        s->dp[k] = s->dr1[k] * a->pmask[k];
+    }
     memset(s->da, 0, (size_t)NC * sizeof(float));
     linear_backward(s->da, G(wo), G(bo), s->dp, a->a, W(wo), N, C, C);
     memset(s->dqkv, 0, (size_t)(3 * NC) * sizeof(float));

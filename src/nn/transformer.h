@@ -25,7 +25,7 @@ typedef struct TBlockActs {
     float *p, *pmask;      /* (N, C) output projection, its dropout mask */
     float *r1, *y;         /* (N, C) residual sum, LN1 output */
     float *mean1, *rstd1;  /* (N) */
-    float *h, *g;          /* (N, H) FFN pre-activation, GELU output */
+    float *h, *g, *gth;    /* (N, H) FFN pre-activation, GELU output, the tanh inside GELU */
     float *f, *fmask;      /* (N, C) FFN output, its dropout mask */
     float *r2, *z;         /* (N, C) residual sum, LN2 output = block output */
     float *mean2, *rstd2;  /* (N) */
@@ -33,7 +33,7 @@ typedef struct TBlockActs {
 
 /* Gradient scratch, shared by all blocks of a model (used one block at a time). */
 typedef struct TBlockScratch {
-    float *dqkv, *datt, *da, *dp, *dr1, *dy, *dh, *dg, *df, *dr2; /* shapes as above */
+    float *dqkv, *datt, *da, *dp, *dr1, *dy, *dg, *df; /* shapes as above; dg also holds d(h) */
 } TBlockScratch;
 
 void tblock_declare(TBlock *b, ParamStore *ps, const char *prefix, int C, int H, int NH, float init_std);
