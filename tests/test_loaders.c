@@ -327,21 +327,21 @@ TEST(loader_taobao_file)
     CHECK_EQ_INT(ds.n_users, 2);
     CHECK_EQ_INT(ds.n_items, 4);
     CHECK_EQ_INT(ds.n_inter, 6);
-    CHECK_STR(strtab_get(&ds.item_ids, 0), "9"); /* numeric order, not "2268318" < "9" */
+    CHECK_STR(strtab_get(&ds.item_ids, 0), "9"); /* numeric order, not "3104417" < "9" */
     CHECK_STR(strtab_get(&ds.user_ids, 1), "100");
-    CHECK_STR(seq_of(&ds, "1"), "2268318 2333346 2268318 2576651");
+    CHECK_STR(seq_of(&ds, "1"), "3104417 3207759 3104417 2576651");
     CHECK_STR(seq_of(&ds, "100"), "9 2576651"); /* file lists them newest first */
     CHECK_STR(times_of(&ds, "100"), "1511500000 1511600000");
     CHECK_EQ_INT(ds.n_feats, 3);
-    CHECK_STR(feats_of(&ds, "2268318"), "2520377");
+    CHECK_STR(feats_of(&ds, "3104417"), "2611088");
     CHECK_STR(feats_of(&ds, "9"), "149192");
     CHECK_STR(strtab_get(&ds.feat_ids, 0), "149192");
     dataset_free(&ds);
 
-    o.build.dedup = 1; /* the cart of 2268318 repeats the earlier pv */
+    o.build.dedup = 1; /* the cart of 3104417 repeats the earlier pv */
     REQUIRE(LOAD_OK(&o, &ds));
     CHECK_EQ_INT(ds.n_inter, 5);
-    CHECK_STR(seq_of(&ds, "1"), "2268318 2333346 2576651");
+    CHECK_STR(seq_of(&ds, "1"), "3104417 3207759 2576651");
     dataset_free(&ds);
 
     o.build.dedup = 0;
@@ -357,7 +357,7 @@ TEST(loader_taobao_file)
     REQUIRE(LOAD_OK(&o, &ds));
     CHECK_EQ_INT(ds.n_users, 1);
     CHECK_EQ_INT(ds.n_inter, 2);
-    CHECK_STR(seq_of(&ds, "1"), "2268318 2576651");
+    CHECK_STR(seq_of(&ds, "1"), "3104417 2576651");
     CHECK_STR(feats_of(&ds, "2576651"), "149192");
     dataset_free(&ds);
 }
@@ -385,9 +385,9 @@ TEST(loader_recbole_inter_file)
     CHECK_EQ_INT(ds.n_users, 3);
     CHECK_EQ_INT(ds.n_items, 4);
     CHECK_EQ_INT(ds.n_inter, 5);
-    /* 881250949.9 truncates to 881250949, tying with 242, which comes first in the file */
-    CHECK_STR(seq_of(&ds, "196"), "377 242 51");
-    CHECK_STR(times_of(&ds, "196"), "878887116 881250949 881250949");
+    /* 1000000500.9 truncates to 1000000500, tying with 501, which comes first in the file */
+    CHECK_STR(seq_of(&ds, "731"), "503 501 51");
+    CHECK_STR(times_of(&ds, "731"), "1000000100 1000000500 1000000500");
     CHECK_STR(strtab_get(&ds.item_ids, 0), "51");
     dataset_free(&ds);
 
@@ -396,13 +396,13 @@ TEST(loader_recbole_inter_file)
     CHECK_EQ_INT(ds.n_users, 2);
     CHECK_EQ_INT(ds.n_items, 2);
     CHECK_EQ_INT(ds.n_inter, 2);
-    CHECK_STR(seq_of(&ds, "196"), "242");
+    CHECK_STR(seq_of(&ds, "731"), "501");
     dataset_free(&ds);
 
     o.min_rating = 2;
     REQUIRE(LOAD_OK(&o, &ds));
     CHECK_EQ_INT(ds.n_inter, 3);
-    CHECK_STR(seq_of(&ds, "196"), "242 51");
+    CHECK_STR(seq_of(&ds, "731"), "501 51");
     dataset_free(&ds);
 }
 
@@ -453,13 +453,13 @@ TEST(loader_movielens_100k_directory)
     CHECK_EQ_INT(ds.n_users, 3);
     CHECK_EQ_INT(ds.n_items, 3);
     CHECK_EQ_INT(ds.n_inter, 5);
-    CHECK_STR(seq_of(&ds, "196"), "302 242");
-    CHECK_STR(seq_of(&ds, "186"), "302 242"); /* same second: file order */
-    CHECK_STR(times_of(&ds, "186"), "891717742 891717742");
-    /* genre names from u.genre, in flag order; movie 999 has no ratings */
-    CHECK_STR(feats_of(&ds, "242"), "Comedy");
-    CHECK_STR(feats_of(&ds, "302"), "Crime Film-Noir Mystery Thriller");
-    CHECK_STR(feats_of(&ds, "377"), "Children's Comedy");
+    CHECK_STR(seq_of(&ds, "731"), "502 501");
+    CHECK_STR(seq_of(&ds, "653"), "502 501"); /* same second: file order */
+    CHECK_STR(times_of(&ds, "653"), "1000000900 1000000900");
+    /* genre names from u.genre, in flag order; movie 599 has no ratings */
+    CHECK_STR(feats_of(&ds, "501"), "Dueling");
+    CHECK_STR(feats_of(&ds, "502"), "Escape Idle-Noir Labyrinth Outrun");
+    CHECK_STR(feats_of(&ds, "503"), "Cubs' Dueling");
     CHECK_EQ_INT(ds.n_feats, 6);
     dataset_free(&ds);
 
@@ -470,8 +470,8 @@ TEST(loader_movielens_100k_directory)
     CHECK_EQ_INT(ds.n_users, 2);
     CHECK_EQ_INT(ds.n_items, 2);
     CHECK_EQ_INT(ds.n_inter, 2);
-    CHECK_STR(seq_of(&ds, "196"), "302");
-    CHECK_STR(seq_of(&ds, "186"), "242");
+    CHECK_STR(seq_of(&ds, "731"), "502");
+    CHECK_STR(seq_of(&ds, "653"), "501");
     CHECK_EQ_INT(ds.n_feats, 5);
     dataset_free(&ds);
 }

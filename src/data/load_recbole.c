@@ -2,7 +2,7 @@
  * header whose fields are "name:type" (type token, token_seq, float or float_seq):
  *
  *   user_id:token	item_id:token	rating:float	timestamp:float
- *   196	242	3	881250949
+ *   731	501	3	1000000500
  *
  * Columns are found by name: user_id and item_id are required, timestamp is
  * optional (without it the line order is the time key) and rating is read only
