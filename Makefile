@@ -113,6 +113,9 @@ format:
 $(BUILD)/bench_sgemm: bench/sgemm_peak.c $(BUILD)/libcltower.a
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
+$(BUILD)/bench_eval_faiss: bench/eval_vs_faiss.c $(BUILD)/libcltower.a
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+
 $(BUILD)/parity_dump: tests/parity/parity_dump.c tests/model_fixture.c tests/gradcheck.c $(BUILD)/libcltower.a
 	$(CC) $(CFLAGS_ALL) -Itests -o $@ $^ $(LDLIBS_ALL)
 

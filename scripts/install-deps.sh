@@ -11,7 +11,7 @@ pkgs=(gcc make libc6-dev libopenblas-openmp-dev libcjson-dev zlib1g-dev python3
 for arg in "$@"; do
   case "$arg" in
     --parity) pkgs+=(python3-torch python3-numpy) ;;
-    --bench) pkgs+=(python3-torch python3-numpy python3-faiss hyperfine wrk) ;;
+    --bench) pkgs+=(python3-torch python3-numpy python3-faiss hyperfine wrk time) ;;
     --fuzz) pkgs+=(clang-14 libclang-rt-14-dev) ;;
     *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
   esac

@@ -6,6 +6,7 @@
 
 #include "eval/buckets.h"
 #include "eval/evaluate.h"
+#include "eval/exact.h"
 #include "eval/topk.h"
 #include "gradcheck.h"
 #include "model_fixture.h"
@@ -18,18 +19,33 @@ static int cmp_ref(const void *pa, const void *pb)
     return a->item - b->item;
 }
 
+/* Scores of item i under a test pattern: each one drives topk_select down a
+ * different path (sampled threshold kept, many buffer compactions, the
+ * sampled guess too high so the row is rescanned). */
+static float pattern_score(Rng *r, int pattern, int i)
+{
+    if (rng_below(r, 10) == 0) return -INFINITY; /* excluded */
+    switch (pattern) {
+    case 0: return (float)rng_below(r, 20);          /* coarse: many ties */
+    case 1: return rng_float(r);                   /* continuous */
+    case 2: return (float)i;                         /* increasing: every item enters */
+    default: return i % 32 == 0 ? 1000.0f + (float)i : rng_float(r); /* the sample holds the best */
+    }
+}
+
 TEST(topk_matches_full_sort_with_ties_and_exclusions)
 {
     Rng r;
     rng_seed(&r, 11, 1);
-    enum { N = 3000 };
+    enum { N = 40000, KMAX = 700 };
     float *s = test_floats(N);
-    ScoredItem ref[N], got[64];
-    for (int trial = 0; trial < 20; trial++) {
-        int n = 1 + (int)rng_below(&r, N), k = 1 + (int)rng_below(&r, 64), m = 0;
+    ScoredItem *ref = malloc(N * sizeof *ref), *got = malloc(KMAX * sizeof *got);
+    for (int trial = 0; trial < 48; trial++) {
+        int pattern = trial % 4, big = trial % 3 == 0;
+        int n = 1 + (int)rng_below(&r, big ? N : 3000);
+        int k = 1 + (int)rng_below(&r, big ? KMAX : 64), m = 0;
         for (int i = 0; i < n; i++) {
-            /* Coarse scores make many ties; some items excluded with -inf. */
-            s[i] = rng_below(&r, 10) == 0 ? -INFINITY : (float)rng_below(&r, 20);
+            s[i] = pattern_score(&r, pattern, i);
             if (s[i] != -INFINITY) ref[m++] = (ScoredItem){s[i], i};
         }
         qsort(ref, (size_t)m, sizeof *ref, cmp_ref);
@@ -40,6 +56,7 @@ TEST(topk_matches_full_sort_with_ties_and_exclusions)
             CHECK(got[j].score == ref[j].score);
         }
     }
+    free(ref), free(got);
 }
 
 TEST(topk_merge_deduplicates_interests)
@@ -51,6 +68,55 @@ TEST(topk_merge_deduplicates_interests)
     CHECK_EQ_INT(out[0].item, 4); /* 0.9 */
     CHECK_EQ_INT(out[1].item, 2); /* 0.8 (its 0.5 copy is dropped) */
     CHECK_EQ_INT(out[2].item, 3); /* 0.6 */
+}
+
+/* exact_topk on plain buffers against a full sort: small integer vectors
+ * make every dot product exact in float (so sgemm's summation order cannot
+ * matter) and make many ties; several blocks of users, an exclusion rule,
+ * and two interests per user (whose merged list is the top-k by each item's
+ * best interest score). */
+static void exclude_every_7th(void *ctx, int64_t user, float *row)
+{
+    int32_t n = *(const int32_t *)ctx;
+    for (int32_t i = 0; i < n; i++)
+        if ((user + i) % 7 == 0) row[i] = -INFINITY;
+}
+
+TEST(exact_topk_matches_full_sort_over_blocks)
+{
+    enum { N_ITEMS = 500, N_USERS = 300, D = 4, K = 20 };
+    Rng r;
+    rng_seed(&r, 5, 1);
+    float *items = test_floats(N_ITEMS * D), *U = test_floats(2 * N_USERS * D);
+    for (int i = 0; i < N_ITEMS * D; i++) items[i] = (float)rng_below(&r, 5) - 2;
+    for (int i = 0; i < 2 * N_USERS * D; i++) U[i] = (float)rng_below(&r, 5) - 2;
+    CHECK(exact_block_users(N_ITEMS, 1) < N_USERS);
+    ScoredItem *out = xmalloc((size_t)N_USERS * K * sizeof *out), ref[N_ITEMS];
+    for (int n_int = 1; n_int <= 2; n_int++)
+        for (int excl = 0; excl <= 1; excl++) {
+            int32_t n_items = N_ITEMS;
+            ExactTopK x = {items, N_ITEMS, D, n_int, K, excl ? exclude_every_7th : NULL, &n_items};
+            exact_topk(&x, U, N_USERS, NULL, out);
+            for (int u = 0; u < N_USERS; u++) {
+                int m = 0;
+                for (int i = 0; i < N_ITEMS; i++) {
+                    if (excl && (u + i) % 7 == 0) continue;
+                    float best = -INFINITY;
+                    for (int q = 0; q < n_int; q++) {
+                        float s = 0;
+                        for (int c = 0; c < D; c++) s += U[(u * n_int + q) * D + c] * items[i * D + c];
+                        best = MAX(best, s);
+                    }
+                    ref[m++] = (ScoredItem){best, i};
+                }
+                qsort(ref, (size_t)m, sizeof *ref, cmp_ref);
+                for (int j = 0; j < K; j++) {
+                    CHECK_EQ_INT(out[u * K + j].item, ref[j].item);
+                    CHECK(out[u * K + j].score == ref[j].score);
+                }
+            }
+        }
+    free(out);
 }
 
 TEST(metrics_hand_computed)

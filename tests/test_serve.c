@@ -191,12 +191,12 @@ TEST(retriever_query_raw_ids_and_errors)
     fixture_free(&f);
 }
 
-/* On a tiny catalogue both index kinds find the exact answer; an index of
+/* On a tiny catalogue every index kind finds the exact answer; an index of
  * the wrong size is refused. */
 TEST(retriever_faiss_index_recall)
 {
-    static const char *const kinds[] = {"hnsw", "ivf"};
-    for (int i = 0; i < 2; i++) {
+    static const char *const kinds[] = {"hnsw", "ivf", "flat"};
+    for (int i = 0; i < 3; i++) {
         ModelFixture f;
         fixture_data(&f, 40, 8, 60, 33);
         REQUIRE(fixture_model(&f, i ? "mind" : "youtubednn", NULL) == 0);

@@ -2,7 +2,7 @@
  *
  * Every evaluated user is scored against every item: user vectors of a block
  * of users times all item vectors in one sgemm, then per user (in parallel)
- * history exclusion and an exact top-K heap. No sampling, no approximate
+ * history exclusion and an exact top-K selection. No sampling, no approximate
  * index: the numbers are the numbers. */
 #ifndef CLT_EVALUATE_H
 #define CLT_EVALUATE_H

@@ -1,8 +1,9 @@
 /* topk.h — exact top-K selection over a row of scores.
  *
- * A size-K min-heap keeps the best K (score, item) pairs; a new item enters
- * only if it beats the heap's minimum, so a 300k-item row costs one compare
- * per item plus O(K log K) for the few that enter. Order: higher score first,
+ * One vectorized pass compares every score with a threshold (first guessed
+ * from a sample of the row, then the k-th best so far); the few that beat it
+ * are collected and cut to the best K by quickselect, so a 300k-item row
+ * costs about one compare per item plus O(K log K). Order: higher score first,
  * equal scores by lower item id — the same rule everywhere (evaluation,
  * serving, the reference implementation in the tests). Items scored -inf are
  * excluded entirely. */

@@ -71,6 +71,9 @@ FaissIndex *faiss_build(const FaissParams *p, const float *x, int64_t n, int d, 
             ix = h;
             h->hnsw.efConstruction = p->ef_construction;
             h->add(n, mips_items(x, n, d).data());
+        } else if (!strcmp(p->kind, "flat")) { /* exact: a brute-force scan (bench/eval_vs_faiss.c) */
+            ix = new faiss::IndexFlatIP(d);
+            ix->add(n, x);
         } else {
             ix = make_ivf(p, n, d);
             ix->train(n, x);
@@ -128,6 +131,8 @@ void faiss_describe(const FaissIndex *ix, FaissParams *out)
         snprintf(out->kind, sizeof out->kind, "ivf");
         out->nlist = (int)ivf->nlist;
         out->nprobe = (int)ivf->nprobe;
+    } else if (dynamic_cast<const faiss::IndexFlatIP *>(ix->ix)) {
+        snprintf(out->kind, sizeof out->kind, "flat");
     } else {
         snprintf(out->kind, sizeof out->kind, "other");
     }

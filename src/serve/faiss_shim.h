@@ -14,6 +14,8 @@
  * items of largest q . x. The index file therefore has dimension d + 1 and
  * L2 metric; this API hides that (dim and reconstruct speak of the d item
  * coordinates, search pads the queries). IVF scores inner products itself.
+ * "flat" is Faiss's exact IndexFlatIP (no training, every item scored): not
+ * offered by `cltower export`, it is the yardstick of bench/eval_vs_faiss.c.
  * Searching a built index is thread-safe (Faiss search is const); building,
  * setting parameters and freeing are not and happen before serving starts. */
 #ifndef CLT_FAISS_SHIM_H
@@ -31,7 +33,7 @@ extern "C" {
 typedef struct FaissIndex FaissIndex;
 
 typedef struct FaissParams {
-    char kind[8];        /* hnsw | ivf */
+    char kind[8];        /* hnsw | ivf | flat (exact IndexFlatIP) */
     int hnsw_m;          /* HNSW: neighbours per node */
     int ef_construction; /* HNSW: candidate list while building */
     int ef_search;       /* HNSW: candidate list while searching (0 = keep) */
@@ -48,7 +50,7 @@ FaissIndex *faiss_read(const char *path, Err *err);
 /* Sets efSearch (HNSW) or nprobe (IVF); zeros are ignored. */
 void faiss_set_search(FaissIndex *ix, int ef_search, int nprobe);
 /* Search parameters actually in effect, and the index kind ("hnsw", "ivf",
- * or "other" for any other index a user hands us). */
+ * "flat", or "other" for any other index a user hands us). */
 void faiss_describe(const FaissIndex *ix, FaissParams *out);
 /* The stored item vector of key (exact for the flat-storage HNSW and IVF
  * indexes cltower builds). May build IVF's id map on first use, so call it

@@ -42,7 +42,7 @@ const OptSpec g_run_options[] = {
     {"cl-user", OPT_BOOL, M(cl_user), "true", "cl-epidtn: sequence-view contrastive loss", 0, 0, NULL},
     {"cl-item", OPT_BOOL, M(cl_item), "true", "cl-epidtn: item-feature-view contrastive loss", 0, 0, NULL},
     {"lambda-mimic", OPT_FLOAT, M(lambda_mimic), "0.5", "weight of the mimic losses", 0, 1e3, NULL},
-    {"alpha-cl", OPT_FLOAT, M(alpha_cl), "0.1", "weight of the user-side InfoNCE", 0, 1e3, NULL},
+    {"alpha-cl", OPT_FLOAT, M(alpha_cl), "0.02", "weight of the user-side InfoNCE", 0, 1e3, NULL},
     {"beta-cl", OPT_FLOAT, M(beta_cl), "0.1", "weight of the item-side InfoNCE", 0, 1e3, NULL},
     {"cl-temperature", OPT_FLOAT, M(cl_temperature), "0.2", "InfoNCE temperature", 1e-4, 1e4, NULL},
     {"crop-ratio", OPT_FLOAT, M(crop_ratio), "0.6", "kept share of a cropped sequence view", 0.05, 1, NULL},
