@@ -237,7 +237,7 @@ TEST(loader_tmall_pandas_file)
     CHECK_EQ_INT(ds.n_inter, 7);
     /* rows are out of time order; same-day rows keep file order */
     CHECK_STR(seq_of(&ds, "10"), "501 502 500 500");
-    CHECK_STR(times_of(&ds, "10"), "829 829 1111 1111");
+    CHECK_STR(times_of(&ds, "10"), "830 830 1111 1111");
     CHECK_STR(seq_of(&ds, "20"), "504 501 503");
     CHECK_STR(times_of(&ds, "20"), "101 511 1231");
     CHECK_EQ_INT(ds.n_feats, 3);
@@ -294,22 +294,22 @@ TEST(loader_tmall_bad_input)
     const char *hdr = "user_id,item_id,cat_id,seller_id,brand_id,time_stamp,action_type\n";
     char text[512];
     EXPECT_BAD("tmall", "ld_tm_hdr.csv", "user_id,item_id,cat_id,seller_id,brand_id\n1,2,3,4,5\n", 1, "time_stamp, action_type");
-    EXPECT_BAD("tmall", "ld_tm_nohdr.csv", "1,2,3,4,5,829,0\n", 1, "without user_id");
-    snprintf(text, sizeof text, "%s1,2,3,4,5,829,0\n1,2,3,4,5,1301,0\n", hdr);
+    EXPECT_BAD("tmall", "ld_tm_nohdr.csv", "1,2,3,4,5,830,0\n", 1, "without user_id");
+    snprintf(text, sizeof text, "%s1,2,3,4,5,830,0\n1,2,3,4,5,1301,0\n", hdr);
     EXPECT_BAD("tmall", "ld_tm_month.csv", text, 3, "mmdd");
     snprintf(text, sizeof text, "%s1,2,3,4,5,230,0\n", hdr);
     EXPECT_BAD("tmall", "ld_tm_day.csv", text, 2, "mmdd");
     snprintf(text, sizeof text, "%s1,2,3,4,5,Aug29,0\n", hdr);
     EXPECT_BAD("tmall", "ld_tm_ts.csv", text, 2, "integer time_stamp");
-    snprintf(text, sizeof text, "%s1,2,3,4,5,829,0\n\n1,2,3,4,829,0\n", hdr);
+    snprintf(text, sizeof text, "%s1,2,3,4,5,830,0\n\n1,2,3,4,830,0\n", hdr);
     EXPECT_BAD("tmall", "ld_tm_cols.csv", text, 4, "expected 7 fields");
-    snprintf(text, sizeof text, "%s1,2,3,4,5,829,7\n", hdr);
+    snprintf(text, sizeof text, "%s1,2,3,4,5,830,7\n", hdr);
     EXPECT_BAD("tmall", "ld_tm_action.csv", text, 2, "action_type");
-    snprintf(text, sizeof text, "%s,2,3,4,5,829,0\n", hdr);
+    snprintf(text, sizeof text, "%s,2,3,4,5,830,0\n", hdr);
     EXPECT_BAD("tmall", "ld_tm_user.csv", text, 2, "non-empty user_id");
     EXPECT_BAD("tmall", "ld_tm_only_hdr.csv", hdr, 0, "no interactions");
 
-    snprintf(text, sizeof text, "%s1,2,3,4,5,829,0\n", hdr);
+    snprintf(text, sizeof text, "%s1,2,3,4,5,830,0\n", hdr);
     LoadOptions o = opts("tmall", test_write_file("ld_tm_filtered.csv", text));
     o.actions = "2";
     EXPECT_ERROR(&o, "ld_tm_filtered.csv", 0, "dropped all 1 rows");
@@ -329,19 +329,19 @@ TEST(loader_taobao_file)
     CHECK_EQ_INT(ds.n_inter, 6);
     CHECK_STR(strtab_get(&ds.item_ids, 0), "9"); /* numeric order, not "3104417" < "9" */
     CHECK_STR(strtab_get(&ds.user_ids, 1), "100");
-    CHECK_STR(seq_of(&ds, "1"), "3104417 3207759 3104417 2576651");
-    CHECK_STR(seq_of(&ds, "100"), "9 2576651"); /* file lists them newest first */
+    CHECK_STR(seq_of(&ds, "1"), "3104417 3207759 3104417 4400001");
+    CHECK_STR(seq_of(&ds, "100"), "9 4400001"); /* file lists them newest first */
     CHECK_STR(times_of(&ds, "100"), "1511500000 1511600000");
     CHECK_EQ_INT(ds.n_feats, 3);
     CHECK_STR(feats_of(&ds, "3104417"), "2611088");
-    CHECK_STR(feats_of(&ds, "9"), "149192");
-    CHECK_STR(strtab_get(&ds.feat_ids, 0), "149192");
+    CHECK_STR(feats_of(&ds, "9"), "555001");
+    CHECK_STR(strtab_get(&ds.feat_ids, 0), "555001");
     dataset_free(&ds);
 
     o.build.dedup = 1; /* the cart of 3104417 repeats the earlier pv */
     REQUIRE(LOAD_OK(&o, &ds));
     CHECK_EQ_INT(ds.n_inter, 5);
-    CHECK_STR(seq_of(&ds, "1"), "3104417 3207759 2576651");
+    CHECK_STR(seq_of(&ds, "1"), "3104417 3207759 4400001");
     dataset_free(&ds);
 
     o.build.dedup = 0;
@@ -350,15 +350,15 @@ TEST(loader_taobao_file)
     CHECK_EQ_INT(ds.n_users, 2);
     CHECK_EQ_INT(ds.n_items, 3);
     CHECK_EQ_INT(ds.n_inter, 3);
-    CHECK_STR(seq_of(&ds, "100"), "2576651");
+    CHECK_STR(seq_of(&ds, "100"), "4400001");
     dataset_free(&ds);
 
     o.actions = "buy,cart";
     REQUIRE(LOAD_OK(&o, &ds));
     CHECK_EQ_INT(ds.n_users, 1);
     CHECK_EQ_INT(ds.n_inter, 2);
-    CHECK_STR(seq_of(&ds, "1"), "3104417 2576651");
-    CHECK_STR(feats_of(&ds, "2576651"), "149192");
+    CHECK_STR(seq_of(&ds, "1"), "3104417 4400001");
+    CHECK_STR(feats_of(&ds, "4400001"), "555001");
     dataset_free(&ds);
 }
 
