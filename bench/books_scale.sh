@@ -17,7 +17,6 @@ BIN=${BIN:-build/cltower}
 [ "$BIN" != build/cltower ] || make -s all
 [ -x /usr/bin/time ] || { echo "bench/books_scale.sh: /usr/bin/time not found (apt-get install time)" >&2; exit 1; }
 mkdir -p "$OUT"
-json() { grep -o "\"$2\": *[0-9.e+-]*" "$1" | head -1 | sed 's/.*: *//'; }
 
 echo "## books scale — $(date -u '+%Y-%m-%d %H:%M') UTC, $(nproc) cores, $THREADS threads, $MODEL, 1 epoch"
 echo

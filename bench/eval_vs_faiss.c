@@ -1,6 +1,6 @@
 /* eval_vs_faiss — cltower's exact top-K retrieval kernel (src/eval/exact.c,
  * the one evaluation runs: per block of users one sgemm against all items,
- * then a per-user top-K heap in parallel) against Faiss's exact
+ * then a per-user exact top-K selection in parallel) against Faiss's exact
  * IndexFlatIP search on the same vectors, the same K and the same threads.
  *
  * usage: bench_eval_faiss ITEMS.npy USERS.npy [K=50] [THREADS=2] [RUNS=3]
