@@ -1,6 +1,7 @@
 /* eval_vs_faiss — cltower's exact top-K retrieval kernel (src/eval/exact.c,
- * the one evaluation runs: per block of users one sgemm against all items,
- * then a per-user exact top-K selection in parallel) against Faiss's exact
+ * the one evaluation runs: per block of users, groups of users in parallel,
+ * each scored against the items tile by tile by sgemm and fed to a running
+ * per-user exact top-K selection) against Faiss's exact
  * IndexFlatIP search on the same vectors, the same K and the same threads.
  *
  * usage: bench_eval_faiss ITEMS.npy USERS.npy [K=50] [THREADS=2] [RUNS=3]
@@ -16,8 +17,8 @@
  * (Faiss cannot exclude per query; evaluation proper does, at the cost of a
  * few stores per history item). One warm-up of each on up to 1024 users, then
  * RUNS timed runs over all users, alternating which goes first. cltower's
- * score workspace is allocated once, as evaluate() keeps it from one
- * evaluation to the next; Faiss is given all queries in one search call (it
+ * workspace (score tiles and selection state, a few MB per thread) is allocated
+ * once, untimed; Faiss is given all queries in one search call (it
  * blocks them itself) and allocates its buffers inside it, as it always does.
  * Both use OpenMP and the same OpenBLAS sgemm; omp_set_num_threads(THREADS)
  * sets both.
@@ -180,7 +181,7 @@ int main(int argc, char **argv)
     double build_s = now_seconds() - t0;
 
     ExactTopK x = {v.items, (int32_t)v.n_items, v.d, 1, k, NULL, NULL};
-    float *scores = xalloc_floats((size_t)exact_block_users(x.n_items, 1) * x.n_items);
+    ExactWork *work = exact_work_new(&x, exact_call_users(x.n_items, 1));
     ScoredItem *ours = xmalloc((size_t)v.n_users * k * sizeof *ours);
     int64_t *theirs = xmalloc((size_t)v.n_users * k * sizeof *theirs);
 
@@ -190,7 +191,7 @@ int main(int argc, char **argv)
     printf("  faiss IndexFlatIP built (add) in %.3f s\n", build_s);
 
     int warm = (int)MIN(v.n_users, 1024);
-    exact_topk(&x, v.users, warm, scores, ours);
+    exact_topk(&x, v.users, warm, work, ours);
     if (faiss_search(ix, v.users, warm, k, theirs, &err) < 0)
         return fprintf(stderr, "bench_eval_faiss: %s\n", err.msg), 1;
 
@@ -200,7 +201,7 @@ int main(int argc, char **argv)
             int cl = (side == 0) == (r % 2 == 0); /* run 1: cltower first */
             t0 = now_seconds();
             if (cl) {
-                exact_topk(&x, v.users, v.n_users, scores, ours);
+                exact_topk(&x, v.users, v.n_users, work, ours);
             } else if (faiss_search(ix, v.users, (int)v.n_users, k, theirs, &err) < 0) {
                 return fprintf(stderr, "bench_eval_faiss: %s\n", err.msg), 1;
             }
@@ -219,6 +220,7 @@ int main(int argc, char **argv)
     printf("ratio %.3f\n", mc / mf);
 
     faiss_free(ix);
-    free(v.items), free(v.users), free(scores), free(ours), free(theirs), free(ups_c), free(ups_f);
+    exact_work_free(work);
+    free(v.items), free(v.users), free(ours), free(theirs), free(ups_c), free(ups_f);
     return 0;
 }

@@ -3,6 +3,7 @@
  * whole evaluator against an independent brute-force MostPop. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "eval/buckets.h"
 #include "eval/evaluate.h"
@@ -10,6 +11,7 @@
 #include "eval/topk.h"
 #include "gradcheck.h"
 #include "model_fixture.h"
+#include "nn/layers.h"
 #include "test.h"
 
 static int cmp_ref(const void *pa, const void *pb)
@@ -70,16 +72,47 @@ TEST(topk_merge_deduplicates_interests)
     CHECK_EQ_INT(out[2].item, 3); /* 0.6 */
 }
 
-/* exact_topk on plain buffers against a full sort: small integer vectors
- * make every dot product exact in float (so sgemm's summation order cannot
- * matter) and make many ties; several blocks of users, an exclusion rule,
- * and two interests per user (whose merged list is the top-k by each item's
- * best interest score). */
-static void exclude_every_7th(void *ctx, int64_t user, float *row)
+/* Checks out (n_users, k) against a full sort of each user's items by their
+ * best interest score (exact in float with small integer vectors, whatever
+ * sgemm's summation order), the items excluded(user, i) left out and the
+ * list padded past the finite ones. */
+typedef int (*ExcludedFn)(int64_t user, int32_t item);
+
+static void check_against_sort(const float *items, int32_t n_items, const float *U, int n_users, int n_int, int d,
+                               int k, ExcludedFn excluded, const ScoredItem *out)
 {
-    int32_t n = *(const int32_t *)ctx;
-    for (int32_t i = 0; i < n; i++)
-        if ((user + i) % 7 == 0) row[i] = -INFINITY;
+    ScoredItem *ref = xmalloc((size_t)n_items * sizeof *ref);
+    for (int u = 0; u < n_users; u++) {
+        int m = 0;
+        for (int32_t i = 0; i < n_items; i++) {
+            if (excluded && excluded(u, i)) continue;
+            float best = -INFINITY;
+            for (int q = 0; q < n_int; q++) {
+                float s = 0;
+                for (int c = 0; c < d; c++) s += U[((int64_t)u * n_int + q) * d + c] * items[(int64_t)i * d + c];
+                best = MAX(best, s);
+            }
+            ref[m++] = (ScoredItem){best, i};
+        }
+        qsort(ref, (size_t)m, sizeof *ref, cmp_ref);
+        for (int j = 0; j < k; j++) {
+            ScoredItem want = j < m ? ref[j] : (ScoredItem){-INFINITY, -1};
+            CHECK_EQ_INT(out[(int64_t)u * k + j].item, want.item);
+            CHECK(out[(int64_t)u * k + j].score == want.score);
+        }
+    }
+    free(ref);
+}
+
+/* exact_topk on plain buffers against a full sort, with many ties: several
+ * blocks of users, an exclusion rule, and two interests per user (whose
+ * merged list is the top-k by each item's best interest score). */
+static int every_7th(int64_t user, int32_t i) { return (user + i) % 7 == 0; }
+
+static void exclude_every_7th(void *ctx, int64_t user, float *scores, int32_t begin, int32_t end)
+{
+    for (int32_t i = begin; i < end; i++)
+        if (every_7th(user, i)) scores[i - begin] = -INFINITY;
 }
 
 TEST(exact_topk_matches_full_sort_over_blocks)
@@ -91,32 +124,125 @@ TEST(exact_topk_matches_full_sort_over_blocks)
     for (int i = 0; i < N_ITEMS * D; i++) items[i] = (float)rng_below(&r, 5) - 2;
     for (int i = 0; i < 2 * N_USERS * D; i++) U[i] = (float)rng_below(&r, 5) - 2;
     CHECK(exact_block_users(N_ITEMS, 1) < N_USERS);
-    ScoredItem *out = xmalloc((size_t)N_USERS * K * sizeof *out), ref[N_ITEMS];
+    ScoredItem *out = xmalloc((size_t)N_USERS * K * sizeof *out);
     for (int n_int = 1; n_int <= 2; n_int++)
         for (int excl = 0; excl <= 1; excl++) {
-            int32_t n_items = N_ITEMS;
-            ExactTopK x = {items, N_ITEMS, D, n_int, K, excl ? exclude_every_7th : NULL, &n_items};
+            ExactTopK x = {items, N_ITEMS, D, n_int, K, excl ? exclude_every_7th : NULL, NULL};
             exact_topk(&x, U, N_USERS, NULL, out);
-            for (int u = 0; u < N_USERS; u++) {
-                int m = 0;
-                for (int i = 0; i < N_ITEMS; i++) {
-                    if (excl && (u + i) % 7 == 0) continue;
-                    float best = -INFINITY;
-                    for (int q = 0; q < n_int; q++) {
-                        float s = 0;
-                        for (int c = 0; c < D; c++) s += U[(u * n_int + q) * D + c] * items[i * D + c];
-                        best = MAX(best, s);
-                    }
-                    ref[m++] = (ScoredItem){best, i};
-                }
-                qsort(ref, (size_t)m, sizeof *ref, cmp_ref);
-                for (int j = 0; j < K; j++) {
-                    CHECK_EQ_INT(out[u * K + j].item, ref[j].item);
-                    CHECK(out[u * K + j].score == ref[j].score);
-                }
-            }
+            check_against_sort(items, N_ITEMS, U, N_USERS, n_int, D, K, excl ? every_7th : NULL, out);
         }
     free(out);
+}
+
+/* The tiled kernel across several item tiles (the last one wider, taking the
+ * remainder) against a brute-force full sort. Each user gets one exclusion
+ * pattern: none; runs of items straddling every tile boundary; every 7th
+ * item; all but a few items (fewer finite items than k: padding); all items. */
+enum { TILED_ITEMS = 3 * EXACT_TILE_ITEMS + 517, TILED_D = 4 };
+
+static int tiled_excluded(int64_t user, int32_t i)
+{
+    int32_t to_edge = i % EXACT_TILE_ITEMS; /* distance past the last tile start */
+    switch (user % 5) {
+    case 1: return to_edge < 9 || to_edge >= EXACT_TILE_ITEMS - 9;
+    case 2: return every_7th(user, i);
+    case 3: return i % 997 != user % 997; /* ~4 finite items */
+    case 4: return 1;
+    default: return 0;
+    }
+}
+
+static void exclude_tiled(void *ctx, int64_t user, float *scores, int32_t begin, int32_t end)
+{
+    int64_t *calls = ctx; /* counts the calls and those with a bad range (called in parallel) */
+    __atomic_fetch_add(&calls[0], 1, __ATOMIC_RELAXED);
+    if (begin < 0 || end > TILED_ITEMS || begin >= end) __atomic_fetch_add(&calls[1], 1, __ATOMIC_RELAXED);
+    for (int32_t i = begin; i < end; i++)
+        if (tiled_excluded(user, i)) scores[i - begin] = -INFINITY;
+}
+
+TEST(exact_topk_tiled_matches_full_sort)
+{
+    enum { N_USERS = 150, KMAX = 300 };
+    Rng r;
+    rng_seed(&r, 9, 1);
+    float *items = test_floats(TILED_ITEMS * TILED_D), *U = test_floats(3 * N_USERS * TILED_D);
+    for (int i = 0; i < TILED_ITEMS * TILED_D; i++) items[i] = (float)rng_below(&r, 5) - 2;
+    for (int i = 0; i < 3 * N_USERS * TILED_D; i++) U[i] = (float)rng_below(&r, 5) - 2;
+    CHECK(TILED_ITEMS % EXACT_TILE_ITEMS != 0);
+    CHECK(exact_block_users(TILED_ITEMS, 3) < N_USERS);
+    ScoredItem *out = xmalloc((size_t)N_USERS * KMAX * sizeof *out);
+    int ks[3] = {1, 20, KMAX};
+    for (int n_int = 1; n_int <= 3; n_int += 2)
+        for (int ki = 0; ki < 3; ki++) {
+            int64_t calls[2] = {0, 0};
+            ExactTopK x = {items, TILED_ITEMS, TILED_D, n_int, ks[ki], exclude_tiled, calls};
+            ExactWork *w = ki == 1 ? exact_work_new(&x, exact_block_users(TILED_ITEMS, n_int)) : NULL;
+            exact_topk(&x, U, N_USERS, w, out); /* a workspace passed in, or made for the call */
+            exact_work_free(w);
+            check_against_sort(items, TILED_ITEMS, U, N_USERS, n_int, TILED_D, ks[ki], tiled_excluded, out);
+            /* every tile of every row, and again for rows whose sampled guess proved too high:
+             * those of users with every item excluded always do, but k = 300 is too large for
+             * a guess from a 136-item sample */
+            int64_t once = (int64_t)N_USERS * n_int * (TILED_ITEMS / EXACT_TILE_ITEMS);
+            CHECK(ks[ki] < KMAX ? calls[0] > once : calls[0] == once);
+            CHECK_EQ_INT(calls[1], 0);
+        }
+    free(out);
+}
+
+static void pad_list(ScoredItem *list, int from, int k)
+{
+    for (int j = from; j < k; j++) list[j] = (ScoredItem){-INFINITY, -1};
+}
+
+/* Scores are bit for bit those of one sgemm per block of users against all
+ * items followed by topk_select on each full row (the untiled kernel): random
+ * floats, so any change in rounding would show. Blocks of 128 + 3 users and
+ * of 1 user, catalogues of one and of several tiles, several interests, and a
+ * tiny catalogue (whose small products OpenBLAS computes with another
+ * kernel, which rounds differently). */
+static void check_bitwise_untiled(int32_t n_items, int n_users, int n_int)
+{
+    enum { D = 64, K = 50 };
+    Rng r;
+    rng_seed(&r, 3, (uint64_t)n_items * 7 + (uint64_t)n_users);
+    float *items = xalloc_floats((size_t)n_items * D), *U = xalloc_floats((size_t)n_users * n_int * D);
+    for (int64_t i = 0; i < (int64_t)n_items * D; i++) items[i] = rng_normal(&r);
+    for (int64_t i = 0; i < (int64_t)n_users * n_int * D; i++) U[i] = rng_normal(&r);
+    ExactTopK x = {items, n_items, D, n_int, K, NULL, NULL};
+    ScoredItem *out = xmalloc((size_t)n_users * K * sizeof *out), *lists = xmalloc((size_t)n_int * K * sizeof *lists);
+    ScoredItem *work = xmalloc((size_t)n_int * K * sizeof *work), want[K];
+    exact_topk(&x, U, n_users, NULL, out);
+    int bu = exact_block_users(n_items, n_int);
+    float *scores = xalloc_floats((size_t)bu * n_int * n_items);
+    for (int first = 0; first < n_users; first += bu) {
+        int nb = MIN(bu, n_users - first);
+        matmul_nt(scores, U + (int64_t)first * n_int * D, items, (int64_t)nb * n_int, n_items, D, 1.0f, 0.0f);
+        for (int b = 0; b < nb; b++) {
+            for (int q = 0; q < n_int; q++) {
+                const float *row = scores + ((int64_t)b * n_int + q) * n_items;
+                pad_list(lists + q * K, topk_select(row, n_items, K, lists + q * K), K);
+            }
+            if (n_int == 1) memcpy(want, lists, sizeof want);
+            else pad_list(want, topk_merge(lists, n_int, K, work, want), K);
+            for (int j = 0; j < K; j++) {
+                CHECK_EQ_INT(out[(int64_t)(first + b) * K + j].item, want[j].item);
+                CHECK(out[(int64_t)(first + b) * K + j].score == want[j].score);
+            }
+        }
+    }
+    free(items), free(U), free(out), free(lists), free(work), free(scores);
+}
+
+TEST(exact_topk_scores_bitwise_equal_untiled)
+{
+    check_bitwise_untiled(2 * EXACT_TILE_ITEMS + 300, 131, 1);
+    check_bitwise_untiled(2 * EXACT_TILE_ITEMS + 300, 1, 1);
+    check_bitwise_untiled(EXACT_TILE_ITEMS + 7, 131, 2);
+    check_bitwise_untiled(2 * EXACT_TILE_ITEMS + 300, 131, 3);
+    check_bitwise_untiled(40, 131, 1);
+    check_bitwise_untiled(40, 1, 1);
 }
 
 TEST(metrics_hand_computed)

@@ -1,9 +1,10 @@
 /* evaluate.h — exact full-corpus evaluation.
  *
  * Every evaluated user is scored against every item: user vectors of a block
- * of users times all item vectors in one sgemm, then per user (in parallel)
- * history exclusion and an exact top-K selection. No sampling, no approximate
- * index: the numbers are the numbers. */
+ * of users times the item vectors tile by tile (eval/exact.h), each tile's
+ * scores (in parallel over groups of users) cleared of seen items and fed to
+ * a running exact top-K selection. No sampling, no approximate index: the
+ * numbers are the numbers. */
 #ifndef CLT_EVALUATE_H
 #define CLT_EVALUATE_H
 
