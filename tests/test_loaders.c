@@ -516,12 +516,12 @@ TEST(loader_movielens_1m_directory)
     CHECK_EQ_INT(ds.n_users, 2);
     CHECK_EQ_INT(ds.n_items, 3);
     CHECK_EQ_INT(ds.n_inter, 4);
-    CHECK_STR(seq_of(&ds, "1"), "1193 914 661");
-    CHECK_STR(times_of(&ds, "1"), "978300760 978301968 978302109");
-    CHECK_STR(strtab_get(&ds.item_ids, 0), "661");
-    CHECK_STR(feats_of(&ds, "661"), "Animation Children's Musical");
-    CHECK_STR(feats_of(&ds, "914"), "Musical Romance");
-    CHECK_STR(feats_of(&ds, "1193"), "Drama");
+    CHECK_STR(seq_of(&ds, "1"), "4301 4201 4101");
+    CHECK_STR(times_of(&ds, "1"), "1000000100 1000000300 1000000700");
+    CHECK_STR(strtab_get(&ds.item_ids, 0), "4101");
+    CHECK_STR(feats_of(&ds, "4101"), "Animation Children's Musical");
+    CHECK_STR(feats_of(&ds, "4201"), "Musical Romance");
+    CHECK_STR(feats_of(&ds, "4301"), "Drama");
     CHECK_EQ_INT(ds.n_feats, 5);
     CHECK_STR(strtab_get(&ds.feat_ids, 0), "Animation");
     dataset_free(&ds);
@@ -530,7 +530,7 @@ TEST(loader_movielens_1m_directory)
     o.min_rating = 4.5;
     REQUIRE(LOAD_OK(&o, &ds));
     CHECK_EQ_INT(ds.n_inter, 1);
-    CHECK_STR(seq_of(&ds, "1"), "1193");
+    CHECK_STR(seq_of(&ds, "1"), "4301");
     dataset_free(&ds);
 }
 
@@ -539,8 +539,8 @@ TEST(loader_movielens_bad_input)
     EXPECT_BAD("movielens", "ld_ml_cols.data", "1\t2\t3\t4\n1\t2\t3\n", 2, "expected 4 fields");
     EXPECT_BAD("movielens", "ld_ml_spaces.data", "1 2 3 4\n", 1, "expected 4 fields");
     EXPECT_BAD("movielens", "ld_ml_rating.data", "1\t2\tgood\t4\n", 1, "number for rating");
-    EXPECT_BAD("movielens", "ld_ml_ts.dat", "1::2::5::978300760\n1::3::5::soon\n", 2, "integer timestamp");
-    EXPECT_BAD("movielens", "ld_ml_1m_cols.dat", "1::2::5::978300760\n1::3::5\n", 2, "expected 4 fields");
+    EXPECT_BAD("movielens", "ld_ml_ts.dat", "1::2::5::1000000100\n1::3::5::soon\n", 2, "integer timestamp");
+    EXPECT_BAD("movielens", "ld_ml_1m_cols.dat", "1::2::5::1000000100\n1::3::5\n", 2, "expected 4 fields");
     EXPECT_BAD("movielens", "ld_ml_empty.data", "", 0, "no interactions");
 
     LoadOptions o = opts("movielens", ml_scratch_dir("ld_ml_emptydir"));
@@ -561,7 +561,7 @@ TEST(loader_movielens_bad_input)
 
     ml_scratch_dir("ld_ml_badgenre");
     test_write_file("ld_ml_badgenre/u.data", "1\t10\t4\t100\n");
-    test_write_file("ld_ml_badgenre/u.genre", "Action|1\nWestern|19\n");
+    test_write_file("ld_ml_badgenre/u.genre", "Batch|1\nWestern|19\n");
     test_write_file("ld_ml_badgenre/u.item", "10|T|d||u|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|1\n");
     o = opts("movielens", ml_scratch_dir("ld_ml_badgenre"));
     EXPECT_ERROR(&o, "u.genre:2:", 0, "genre index 0..18");
