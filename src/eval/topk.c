@@ -212,10 +212,8 @@ int topk_select(const float *scores, int32_t n, int k, ScoredItem *out)
 {
     ScoredItem stack[TOPK_STACK + TOPK_BLOCK], *buf = stack;
     int cap = MAX(4 * k, TOPK_STACK);
-    if (cap > TOPK_STACK) { /* large k (k > 256): an allocation per row is small beside its scan */
-        buf = malloc((size_t)(cap + TOPK_BLOCK) * sizeof *buf);
-        if (!buf) die("out of memory in topk_select (k = %d)", k);
-    }
+    if (cap > TOPK_STACK) /* large k (k > 256): an allocation per row is small beside its scan */
+        buf = xmalloc((size_t)(cap + TOPK_BLOCK) * sizeof *buf);
     TopkRun r;
     topk_run_init(&r, buf, cap, k);
     topk_run_add(&r, scores, n, 0);
