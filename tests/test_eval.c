@@ -328,6 +328,54 @@ TEST(evaluate_ranked_lists_exclude_history)
     fixture_free(&f);
 }
 
+static float dot_f(const float *a, const float *b, int n)
+{
+    double s = 0;
+    for (int i = 0; i < n; i++) s += (double)a[i] * b[i];
+    return (float)s;
+}
+
+/* SEEN_ZERO: history items score 0 and compete with the rest, so on an
+ * untrained model (about half the scores negative) they enter the lists. */
+TEST(evaluate_seen_zero_ranks_history_at_score_zero)
+{
+    ModelFixture f;
+    fixture_data(&f, 30, 8, 25, 23);
+    REQUIRE(fixture_model(&f, "youtubednn", NULL) == 0);
+    IntList ks = {{10}, 1};
+    EvalOptions eo = {ks, SEEN_ZERO, 1, "valid"};
+    const EvalSet *es = &f.split.valid;
+    int32_t n_items = f.cat.n_items, dim = f.m->dim, *ranked = xmalloc((size_t)es->n * 10 * sizeof *ranked);
+    Metrics m;
+    evaluate(f.m, &f.ds, es, &eo, &m, ranked, NULL);
+    float *items = xalloc_floats((size_t)n_items * dim), *u = xalloc_floats((size_t)es->n * dim);
+    Hist *h = xmalloc((size_t)es->n * sizeof *h);
+    for (int32_t e = 0; e < es->n; e++) h[e] = (Hist){ds_user_seq(&f.ds, es->user[e]), es->hist_len[e], es->user[e]};
+    f.m->cls->item_vectors(f.m, items);
+    f.m->cls->user_vectors(f.m, h, es->n, u);
+    float *score = xalloc_floats(n_items);
+    int misordered = 0, history_listed = 0;
+    for (int32_t e = 0; e < es->n; e++) {
+        const int32_t *seq = h[e].items;
+        for (int32_t i = 0; i < n_items; i++) score[i] = dot_f(u + (int64_t)e * dim, items + (int64_t)i * dim, dim);
+        for (int32_t j = 0; j < h[e].len; j++)
+            if (seq[j] != seq[h[e].len]) score[seq[j]] = 0.0f;
+        const int32_t *list = ranked + e * 10;
+        unsigned char *in_list = calloc((size_t)n_items, 1);
+        for (int j = 0; j < 10; j++) {
+            in_list[list[j]] = 1;
+            misordered += j > 0 && score[list[j]] > score[list[j - 1]] + 1e-5f;
+            for (int32_t k = 0; k < h[e].len; k++) history_listed += list[j] == seq[k] && seq[k] != seq[h[e].len];
+        }
+        for (int32_t i = 0; i < n_items; i++) misordered += !in_list[i] && score[i] > score[list[9]] + 1e-5f;
+        free(in_list);
+    }
+    CHECK_EQ_INT(misordered, 0);
+    CHECK(history_listed > 0);
+    free(score), free(h), free(u), free(items), free(ranked);
+    fixture_free(&f);
+}
+
 TEST(bucket_report_hand_computed)
 {
     /* 10 items with counts 0..9 (item i has count i): bucket b = items {2b, 2b+1}.

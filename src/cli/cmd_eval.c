@@ -10,6 +10,7 @@
 typedef struct {
     char run[OPT_STR_MAX];
     char split[8];
+    char exclude_seen[8];
     IntList ks;
     int json, threads, quiet;
 } EvalArgs;
@@ -18,6 +19,8 @@ typedef struct {
 static const OptSpec EVAL_OPTS[] = {
     {"run", OPT_STR, F(run), "", "run directory written by cltower train", 0, 0, NULL},
     {"split", OPT_STR, F(split), "test", "which held-out users to evaluate", 0, 0, "valid|test"},
+    {"exclude-seen", OPT_STR, F(exclude_seen), "run", "history items in the ranking (run: as the run was trained)", 0, 0,
+     "run|auto|true|false|zero"},
     {"k", OPT_INT_LIST, F(ks), "10,20,50", "metric cut-offs", 1, 100000, NULL},
     {"json", OPT_BOOL, F(json), "false", "print JSON instead of a table", 0, 0, NULL},
     {"threads", OPT_INT, F(threads), "0", "threads (0 = all cores)", 0, 1024, NULL},
@@ -67,6 +70,7 @@ int cmd_eval(int argc, char **argv)
     run_set_threads(a.threads);
     Run r;
     if (run_open(&r, a.run, &err) < 0) return cli_error("eval", EXIT_FAIL, err.msg);
+    if (strcmp(a.exclude_seen, "run") != 0) snprintf(r.rc.exclude_seen, sizeof r.rc.exclude_seen, "%s", a.exclude_seen);
     EvalOptions eo = {a.ks, run_config_exclude_seen(&r.rc, r.split.protocol), a.quiet, a.split};
     Metrics m;
     double secs;

@@ -28,6 +28,7 @@ typedef struct {
  * (items begin .. end - 1), and a sorted list answers with a binary search. */
 typedef struct {
     int32_t first;  /* EvalSet index of the block's first user */
+    float score;    /* what an excluded item scores: -inf, or 0 for SEEN_ZERO */
     int64_t *off;   /* (nb + 1) */
     int32_t *items; /* (off[nb]) */
 } Excluded;
@@ -41,7 +42,8 @@ static int cmp_i32(const void *a, const void *b)
 static Excluded excluded_build(const EvalJob *job, int32_t first, int nb)
 {
     const EvalSet *es = job->es;
-    Excluded e = {first, xmalloc((size_t)(nb + 1) * sizeof *e.off), NULL};
+    float score = job->o->exclude_seen == SEEN_ZERO ? 0.0f : -INFINITY;
+    Excluded e = {first, score, xmalloc((size_t)(nb + 1) * sizeof *e.off), NULL};
     e.off[0] = 0;
     for (int b = 0; b < nb; b++) e.off[b + 1] = e.off[b] + es->hist_len[first + b];
     e.items = xmalloc((size_t)e.off[nb] * sizeof *e.items);
@@ -61,7 +63,7 @@ static Excluded excluded_build(const EvalJob *job, int32_t first, int nb)
 }
 
 /* ExactTopK.exclude: user = index into the EvalSet; sets the scores of the
- * user's excluded items within begin .. end - 1 to -inf. */
+ * user's excluded items within begin .. end - 1 to e->score. */
 static void exclude_user(void *ctx, int64_t idx, float *scores, int32_t begin, int32_t end)
 {
     const Excluded *e = ctx;
@@ -71,7 +73,7 @@ static void exclude_user(void *ctx, int64_t idx, float *scores, int32_t begin, i
         if (it[half] < begin) it += half + 1, len -= half + 1;
         else len = half;
     }
-    for (; it < last && *it < end; it++) scores[*it - begin] = -INFINITY;
+    for (; it < last && *it < end; it++) scores[*it - begin] = e->score;
 }
 
 /* Users first .. first + nb - 1: their vectors in user-tower batches of bu

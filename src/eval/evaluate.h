@@ -12,9 +12,20 @@
 #include "eval/metrics.h"
 #include "model/model.h"
 
+/* What happens to a user's history items (except its targets) in the ranking. */
+typedef enum {
+    SEEN_KEEP,   /* ranked like any other item */
+    SEEN_REMOVE, /* cannot be recommended */
+    /* scored 0 instead of their dot product: what the ICLRec / CoSeRec
+     * evaluation code does (rating_pred[train_matrix > 0] = 0). Items that
+     * score below 0 then rank below the history, which costs hits; only for
+     * reproducing numbers published with that code. */
+    SEEN_ZERO
+} SeenMode;
+
 typedef struct EvalOptions {
     IntList ks;        /* cut-offs, e.g. 10,20,50 */
-    int exclude_seen;  /* history items (except targets) cannot be recommended */
+    int exclude_seen;  /* SeenMode */
     int quiet;
     const char *label; /* progress label */
 } EvalOptions;

@@ -34,7 +34,8 @@ typedef struct ExactTopK {
     /* Optional, called (in parallel) on each tile of each score row of a user
      * before selection: scores[0 .. end - begin) are the row's scores of items
      * begin .. end - 1; it sets those of items that must not be ranked to
-     * -inf. `user` counts from the first user of the whole run (`first`). */
+     * -inf (or, to reproduce other code's evaluation, to another value).
+     * `user` counts from the first user of the whole run (`first`). */
     void (*exclude)(void *ctx, int64_t user, float *scores, int32_t begin, int32_t end);
     void *ctx;
 } ExactTopK;

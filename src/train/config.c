@@ -2,6 +2,7 @@
 
 #include <stddef.h>
 
+#include "eval/evaluate.h"
 #include "util/fileio.h"
 
 #define F(field) offsetof(RunConfig, field)
@@ -70,7 +71,7 @@ const OptSpec g_run_options[] = {
     /* evaluation */
     {"k", OPT_INT_LIST, F(ks), "10,20,50", "metric cut-offs", 1, 100000, NULL},
     {"select-metric", OPT_STR, F(select_metric), "auto", "valid metric for early stopping (auto: NDCG@10 for loo, Recall@50 for comirec)", 0, 0, NULL},
-    {"exclude-seen", OPT_STR, F(exclude_seen), "auto", "exclude history items from rankings (auto: loo yes, comirec no)", 0, 0, "auto|true|false"},
+    {"exclude-seen", OPT_STR, F(exclude_seen), "auto", "exclude history items from rankings (auto: loo yes, comirec no; zero: score them 0, as ICLRec's evaluation code does)", 0, 0, "auto|true|false|zero"},
     /* output */
     {"out", OPT_STR, F(out), "", "run directory to create", 0, 0, NULL},
     {"overwrite", OPT_BOOL, F(overwrite), "false", "replace an existing run directory", 0, 0, NULL},
@@ -184,7 +185,8 @@ int run_config_same_data(const RunConfig *a, const RunConfig *b)
 
 int run_config_exclude_seen(const RunConfig *rc, Protocol p)
 {
-    if (!strcmp(rc->exclude_seen, "true")) return 1;
-    if (!strcmp(rc->exclude_seen, "false")) return 0;
-    return p == PROTO_LOO;
+    if (!strcmp(rc->exclude_seen, "true")) return SEEN_REMOVE;
+    if (!strcmp(rc->exclude_seen, "false")) return SEEN_KEEP;
+    if (!strcmp(rc->exclude_seen, "zero")) return SEEN_ZERO;
+    return p == PROTO_LOO ? SEEN_REMOVE : SEEN_KEEP;
 }

@@ -29,7 +29,7 @@ typedef struct RunConfig {
     /* evaluation */
     IntList ks;
     char select_metric[32];
-    char exclude_seen[8];   /* auto | true | false */
+    char exclude_seen[8];   /* auto | true | false | zero */
     /* output */
     char out[OPT_STR_MAX];
     int quiet;
@@ -58,6 +58,7 @@ int run_config_read(RunConfig *rc, const char *path, Err *err);
 void run_config_load_options(const RunConfig *rc, LoadOptions *lo);
 /* 1 if a and b load and split the same data, so one Run's data serves both. */
 int run_config_same_data(const RunConfig *a, const RunConfig *b);
+/* A SeenMode (eval/evaluate.h). */
 int run_config_exclude_seen(const RunConfig *rc, Protocol p);
 
 #endif
