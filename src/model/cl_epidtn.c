@@ -80,8 +80,11 @@ typedef struct ClEpidtn {
     int32_t *bucket;          /* (n_items) popularity bucket of each item */
     Arena arena;
     SeqBatch sb;
-    /* user side, (T_max, C) unless noted */
+    /* user side, (T_max, C) unless noted; from the encoder's output on
+     * (u, a, uo, ...) one row per output row of the encoder, n_out of them */
     float *x_raw, *c, *gpre, *gate, *x_in, *a, *u, *uo, *unorm /* (T_max) */;
+    float *c_out;             /* c at the output rows: MLP_au's input */
+    int64_t n_out;
     float *duo, *du, *da, *dx_in, *dgate, *dgpre, *dc, *dx_raw;
     Mlp2Acts ug_acts, au_acts;
     int32_t *tok_ids;         /* (T_max) token ids with [mask] as -1 for ItemInput */
@@ -230,7 +233,9 @@ static void item_backward(Model *m, ClEpidtn *s, ItemActs *a, int64_t n, const f
 /* ---- user tower --------------------------------------------------------------- */
 
 /* Fills s->uo (N, C): the user vector at every token of s->sb. */
-static void user_forward(Model *m, ClEpidtn *s, int train, Rng *rng)
+/* Sequences 0 .. S_all-1 output every position, the rest their last
+ * (seq_encoder.h); s->uo gets s->n_out rows. */
+static void user_forward(Model *m, ClEpidtn *s, int S_all, int train, Rng *rng)
 {
     ParamStore *ps = &m->params;
     SeqBatch *b = &s->sb;
@@ -248,19 +253,26 @@ static void user_forward(Model *m, ClEpidtn *s, int train, Rng *rng)
         for (int64_t k = 0; k < nc; k++) s->x_in[k] = s->gate[k] * s->x_raw[k];
         xin = s->x_in;
     }
-    const float *h = seqenc_forward(&s->enc, ps, xin, b->ptr, S, train, rng);
-    memcpy(s->u, h, (size_t)nc * sizeof(float));
+    const float *h = seqenc_forward(&s->enc, ps, xin, b->ptr, S, S_all, train, rng);
+    int64_t No = s->n_out = seqenc_out_ptr(&s->enc)[S];
+    size_t out_bytes = (size_t)(No * C) * sizeof(float);
+    memcpy(s->u, h, out_bytes);
     if (s->enhance) {
         s->au_in = s->c;
+        if (s->enc.use_qs) {
+            for (int64_t r = 0; r < No; r++)
+                memcpy(s->c_out + r * C, s->c + (int64_t)s->enc.rows[r] * C, (size_t)C * sizeof(float));
+            s->au_in = s->c_out;
+        }
         if (s->freeze && train) { /* sg(c) is a constant of the objective */
-            if (!s->have_frozen_c) memcpy(s->frozen_c, s->c, (size_t)nc * sizeof(float));
+            if (!s->have_frozen_c) memcpy(s->frozen_c, s->au_in, out_bytes);
             s->have_frozen_c = 1;
             s->au_in = s->frozen_c;
         }
-        mlp2_forward(&s->au, ps, &s->au_acts, s->a, s->au_in, N);
-        matmul_nt(s->u, s->a, param_data(ps, s->wp), N, C, C, 1.0f, 1.0f);
+        mlp2_forward(&s->au, ps, &s->au_acts, s->a, s->au_in, No);
+        matmul_nt(s->u, s->a, param_data(ps, s->wp), No, C, C, 1.0f, 1.0f);
     }
-    tower_output_forward(s->uo, s->unorm, s->u, N, C, s->cosine);
+    tower_output_forward(s->uo, s->unorm, s->u, No, C, s->cosine);
 }
 
 /* s->duo (N, C) and s->da (mimic part, N, C) -> all user-tower gradients. */
@@ -269,14 +281,14 @@ static void user_backward(Model *m, ClEpidtn *s)
     ParamStore *ps = &m->params;
     SeqBatch *b = &s->sb;
     int C = s->C, S = b->S;
-    int64_t N = seqbatch_tokens(b), nc = N * C;
+    int64_t N = seqbatch_tokens(b), nc = N * C, No = s->n_out;
     size_t bytes = (size_t)nc * sizeof(float);
-    memset(s->du, 0, bytes);
-    tower_output_backward(s->du, s->duo, s->uo, s->unorm, N, C, s->cosine);
+    memset(s->du, 0, (size_t)(No * C) * sizeof(float));
+    tower_output_backward(s->du, s->duo, s->uo, s->unorm, No, C, s->cosine);
     if (s->enhance) {
         /* u = h + a Wp^T: da += du Wp, dWp += du^T a; a = MLP_au(sg(c)): no dc. */
-        linear_backward(s->da, param_grad(ps, s->wp), NULL, s->du, s->a, param_data(ps, s->wp), N, C, C);
-        mlp2_backward(&s->au, ps, &s->au_acts, NULL, s->da, s->au_in, N);
+        linear_backward(s->da, param_grad(ps, s->wp), NULL, s->du, s->a, param_data(ps, s->wp), No, C, C);
+        mlp2_backward(&s->au, ps, &s->au_acts, NULL, s->da, s->au_in, No);
     }
     memset(s->dx_in, 0, bytes);
     seqenc_backward(&s->enc, ps, s->du, s->dx_in);
@@ -436,7 +448,7 @@ static void short_history_weights(ClEpidtn *s, const TrainCtx *ctx, const Exampl
 static double user_cl_loss(Model *m, ClEpidtn *s, int first_view, int n)
 {
     int C = s->C;
-    const int32_t *ptr = s->sb.ptr;
+    const int32_t *ptr = seqenc_out_ptr(&s->enc); /* a view's last row: its representation */
     for (int k = 0; k < n; k++) {
         int64_t t1 = ptr[first_view + k + 1] - 1, t2 = ptr[first_view + n + k + 1] - 1;
         memcpy(s->z1 + (int64_t)k * C, s->uo + t1 * C, (size_t)C * sizeof(float));
@@ -556,9 +568,8 @@ double cl_epidtn_train_step(Model *m, const TrainCtx *ctx, const Example *ex, in
     if (s->cl_user)
         for (int w = 0; w < 2; w++)
             for (int k = 0; k < n; k++) seqbatch_add_view(b, ds_user_seq(ctx->ds, ex[k].user), ex[k].pos, &m->cfg, ctx->rng_aug);
-    user_forward(m, s, 1, ctx->rng_drop);
-    int64_t N = seqbatch_tokens(b);
-    size_t bytes = (size_t)(N * s->C) * sizeof(float);
+    user_forward(m, s, n_main, 1, ctx->rng_drop);
+    size_t bytes = (size_t)(s->n_out * s->C) * sizeof(float);
     memset(s->duo, 0, bytes);
     memset(s->da, 0, bytes);
     memset(s->cand.dai, 0, (size_t)s->cand.cap * s->C * sizeof(float));
@@ -593,9 +604,10 @@ void cl_epidtn_user_vectors(Model *m, const Hist *h, int n, float *out)
         int nb = MIN(s->B, n - b0);
         seqbatch_clear(&s->sb);
         for (int k = 0; k < nb; k++) seqbatch_add_history(&s->sb, h[b0 + k].items, h[b0 + k].len);
-        user_forward(m, s, 0, NULL);
+        user_forward(m, s, 0, 0, NULL);
+        const int32_t *optr = seqenc_out_ptr(&s->enc);
         for (int k = 0; k < nb; k++)
-            memcpy(out + (int64_t)(b0 + k) * s->C, s->uo + (int64_t)(s->sb.ptr[k + 1] - 1) * s->C,
+            memcpy(out + (int64_t)(b0 + k) * s->C, s->uo + (int64_t)(optr[k + 1] - 1) * s->C,
                    (size_t)s->C * sizeof(float));
     }
 }
@@ -674,6 +686,7 @@ static void plan_buffers(Model *m, ClEpidtn *s)
         s->frozen_v = arena_floats(ar, (size_t)(Tm * C));
         s->frozen_u = arena_floats(ar, (size_t)(Tm * C));
         s->frozen_c = arena_floats(ar, (size_t)(T * C));
+        s->c_out = arena_floats(ar, (size_t)(T * C));
     }
     /* Main-loss candidates: every training position's next item (+ extras),
      * twice that for BCE's negatives; also the item_vectors chunk. */
@@ -800,7 +813,7 @@ int cl_epidtn_dump(Model *m, const char *dir, Err *err)
     rc |= dump_i32(dir, "cand_items.npy", cs->items, cs->M, err);
     rc |= dump_f32(dir, "cand_logq.npy", cs->logq, cs->M, 0, err);
     rc |= dump_i32(dir, "cand_col.npy", s->bce ? s->bce_col : cs->target, s->bce ? 2 * Nq : Nq, err);
-    rc |= dump_f32(dir, "uo.npy", s->uo, N, C, err);
+    rc |= dump_f32(dir, "uo.npy", s->uo, s->n_out, C, err); /* the encoder's output rows */
     rc |= dump_f32(dir, "cand_v.npy", s->rl.v, cs->M, C, err);
     rc |= dump_i32(dir, "feat_ptr.npy", m->cat->feat_ptr, m->cat->n_items + 1, err);
     rc |= dump_i32(dir, "feat.npy", m->cat->feat, MAX(m->cat->feat_ptr[m->cat->n_items], 1), err);

@@ -35,6 +35,9 @@ void seqenc_plan(SeqEncoder *e, Arena *ar, int max_seqs, int64_t max_tokens)
     int64_t full = MIN((int64_t)max_seqs, max_tokens / e->max_len + 1);
     int64_t max_att = (int64_t)NH * full * e->max_len * e->max_len;
     e->att_off = arena_i64(ar, (size_t)max_seqs + 1);
+    e->q_first = arena_i32(ar, (size_t)max_seqs);
+    e->out_ptr = arena_i32(ar, (size_t)max_seqs + 1);
+    e->rows = arena_i32(ar, (size_t)max_tokens);
     e->pos = arena_i32(ar, (size_t)max_tokens);
     float **nc[] = {&e->e, &e->eln, &e->emask, &e->x0, &e->d0, &e->d1};
     for (size_t i = 0; i < sizeof nc / sizeof nc[0]; i++) *nc[i] = arena_floats(ar, (size_t)(max_tokens * C));
@@ -44,8 +47,23 @@ void seqenc_plan(SeqEncoder *e, Arena *ar, int max_seqs, int64_t max_tokens)
     tblock_scratch_plan(&e->scr, ar, max_tokens, max_att, C, H);
 }
 
-const float *seqenc_forward(SeqEncoder *e, ParamStore *ps, const float *x, const int32_t *seq_ptr, int S, int train,
-                            Rng *rng)
+/* The output rows: every position of sequences 0 .. S_all-1, the last of the rest. */
+static void plan_outputs(SeqEncoder *e, const int32_t *seq_ptr, int S, int S_all)
+{
+    e->use_qs = S_all < S;
+    if (!e->use_qs) return;
+    e->out_ptr[0] = 0;
+    for (int s = 0; s < S; s++) {
+        int L = seq_ptr[s + 1] - seq_ptr[s];
+        e->q_first[s] = s < S_all ? 0 : L - 1;
+        e->out_ptr[s + 1] = e->out_ptr[s] + L - e->q_first[s];
+        for (int t = e->q_first[s]; t < L; t++) e->rows[e->out_ptr[s] + t - e->q_first[s]] = seq_ptr[s] + t;
+    }
+    e->qs = (QuerySel){e->q_first, e->out_ptr, e->rows};
+}
+
+const float *seqenc_forward(SeqEncoder *e, ParamStore *ps, const float *x, const int32_t *seq_ptr, int S, int S_all,
+                            int train, Rng *rng)
 {
     int C = e->C;
     int64_t N = seq_ptr[S];
@@ -58,6 +76,7 @@ const float *seqenc_forward(SeqEncoder *e, ParamStore *ps, const float *x, const
         for (int i = 0; i < L; i++) e->pos[seq_ptr[s] + i] = e->max_len - L + i;
     }
     attention_plan(e->att_off, seq_ptr, S, e->blk[0].NH);
+    plan_outputs(e, seq_ptr, S, S_all);
     embedding_forward(e->e, param_data(ps, e->pos_emb), e->pos, N, C);
     for (int64_t k = 0; k < N * C; k++) e->e[k] += x[k];
     layernorm_forward(e->eln, e->mean, e->rstd, e->e, param_data(ps, e->lnw), param_data(ps, e->lnb), N, C);
@@ -66,7 +85,8 @@ const float *seqenc_forward(SeqEncoder *e, ParamStore *ps, const float *x, const
     float ph = train ? e->p_hidden : 0.0f;
     e->p_used_attn = train ? e->p_attn : 0.0f;
     for (int l = 0; l < e->layers; l++) {
-        tblock_forward(&e->blk[l], ps, &e->acts[l], in, seq_ptr, e->att_off, S, e->p_used_attn, ph, rng);
+        const QuerySel *qs = l == e->layers - 1 && e->use_qs ? &e->qs : NULL;
+        tblock_forward(&e->blk[l], ps, &e->acts[l], in, seq_ptr, e->att_off, qs, S, e->p_used_attn, ph, rng);
         in = e->acts[l].z;
     }
     return in;
@@ -83,7 +103,9 @@ void seqenc_backward(SeqEncoder *e, ParamStore *ps, const float *dh, float *dx)
         float *dxl = buf[l % 2];
         memset(dxl, 0, bytes);
         const float *xl = l == 0 ? e->x0 : e->acts[l - 1].z;
-        tblock_backward(&e->blk[l], ps, &e->acts[l], &e->scr, dxl, dz, xl, e->seq_ptr, e->att_off, S, e->p_used_attn);
+        const QuerySel *qs = l == e->layers - 1 && e->use_qs ? &e->qs : NULL;
+        tblock_backward(&e->blk[l], ps, &e->acts[l], &e->scr, dxl, dz, xl, e->seq_ptr, e->att_off, qs, S,
+                        e->p_used_attn);
         dz = dxl;
     }
     /* dz is now d(x0): back through dropout, LayerNorm, the position add. */

@@ -26,13 +26,22 @@ static inline float dot(const float *a, const float *b, int n)
     return s;
 }
 
-/* One (sequence, head): causal softmax(q k^T / sqrt(hs)) (dropped out) @ v. */
-static void head_forward(float *out, float *att, const float *drop, const float *qkv, int L, int C, int hs, int h)
+/* The query rows of sequence s computed under qs, and its first out row. */
+static void query_span(const QuerySel *qs, const int32_t *seq_ptr, int s, int *t0, int64_t *out_row)
+{
+    *t0 = qs ? qs->q_first[s] : 0;
+    *out_row = qs ? qs->out_ptr[s] : seq_ptr[s];
+}
+
+/* One (sequence, head): causal softmax(q k^T / sqrt(hs)) (dropped out) @ v
+ * for queries t0 .. L-1; out points at query t0's row. */
+static void head_forward(float *out, float *att, const float *drop, const float *qkv, int L, int t0, int C, int hs,
+                         int h)
 {
     int C3 = 3 * C;
     float scale = 1.0f / sqrtf((float)hs);
     const float *q0 = qkv + h * hs, *k0 = qkv + C + h * hs, *v0 = qkv + 2 * C + h * hs;
-    for (int t1 = 0; t1 < L; t1++) {
+    for (int t1 = t0; t1 < L; t1++) {
         float *a = att + (int64_t)t1 * L;
         const float *q = q0 + (int64_t)t1 * C3;
         float mx = -INFINITY;
@@ -46,7 +55,7 @@ static void head_forward(float *out, float *att, const float *drop, const float 
         float inv = 1.0f / sum;
         for (int t2 = 0; t2 <= t1; t2++) a[t2] *= inv;
         for (int t2 = t1 + 1; t2 < L; t2++) a[t2] = 0;
-        float *o = out + (int64_t)t1 * C + h * hs;
+        float *o = out + (int64_t)(t1 - t0) * C + h * hs;
         for (int i = 0; i < hs; i++) o[i] = 0; /* hs floats: a loop, not a libc call */
         for (int t2 = 0; t2 <= t1; t2++) {
             float w = drop ? a[t2] * drop[(int64_t)t1 * L + t2] : a[t2];
@@ -57,7 +66,7 @@ static void head_forward(float *out, float *att, const float *drop, const float 
 }
 
 void attention_forward(float *out, float *att, float *drop, const float *qkv, const int32_t *seq_ptr,
-                       const int64_t *att_off, int S, int C, int NH, float p, Rng *rng)
+                       const int64_t *att_off, const QuerySel *qs, int S, int C, int NH, float p, Rng *rng)
 {
     int hs = C / NH;
     int use_drop = p > 0 && drop;
@@ -65,21 +74,23 @@ void attention_forward(float *out, float *att, float *drop, const float *qkv, co
 #pragma omp parallel for schedule(dynamic, 4) collapse(2) if (seq_ptr[S] > 64)
     for (int s = 0; s < S; s++)
         for (int h = 0; h < NH; h++) {
-            int L = seq_ptr[s + 1] - seq_ptr[s];
-            int64_t base = seq_ptr[s], ao = att_off[s] + (int64_t)h * L * L;
-            head_forward(out + base * C, att + ao, use_drop ? drop + ao : NULL, qkv + base * 3 * C, L, C, hs, h);
+            int L = seq_ptr[s + 1] - seq_ptr[s], t0;
+            int64_t base = seq_ptr[s], ao = att_off[s] + (int64_t)h * L * L, orow;
+            query_span(qs, seq_ptr, s, &t0, &orow);
+            head_forward(out + orow * C, att + ao, use_drop ? drop + ao : NULL, qkv + base * 3 * C, L, t0, C, hs, h);
         }
 }
 
+/* dout points at query t0's row, as out in head_forward. */
 static void head_backward(float *dqkv, float *datt, const float *dout, const float *att, const float *drop,
-                          const float *qkv, int L, int C, int hs, int h)
+                          const float *qkv, int L, int t0, int C, int hs, int h)
 {
     int C3 = 3 * C;
     float scale = 1.0f / sqrtf((float)hs);
     const float *q0 = qkv + h * hs, *k0 = qkv + C + h * hs, *v0 = qkv + 2 * C + h * hs;
     float *dq0 = dqkv + h * hs, *dk0 = dqkv + C + h * hs, *dv0 = dqkv + 2 * C + h * hs;
-    for (int t1 = 0; t1 < L; t1++) {
-        const float *a = att + (int64_t)t1 * L, *g = dout + (int64_t)t1 * C + h * hs;
+    for (int t1 = t0; t1 < L; t1++) {
+        const float *a = att + (int64_t)t1 * L, *g = dout + (int64_t)(t1 - t0) * C + h * hs;
         float *da = datt + (int64_t)t1 * L;
         /* out = sum (a * drop) v  =>  dv += (a * drop) g,  da = drop * (g . v) */
         for (int t2 = 0; t2 <= t1; t2++) {
@@ -109,16 +120,18 @@ static void head_backward(float *dqkv, float *datt, const float *dout, const flo
 }
 
 void attention_backward(float *dqkv, float *datt, const float *dout, const float *att, const float *drop,
-                        const float *qkv, const int32_t *seq_ptr, const int64_t *att_off, int S, int C, int NH)
+                        const float *qkv, const int32_t *seq_ptr, const int64_t *att_off, const QuerySel *qs, int S,
+                        int C, int NH)
 {
     int hs = C / NH;
     /* (sequence, head) pairs write disjoint rows/columns of dqkv: no races. */
 #pragma omp parallel for schedule(dynamic, 4) collapse(2) if (seq_ptr[S] > 64)
     for (int s = 0; s < S; s++)
         for (int h = 0; h < NH; h++) {
-            int L = seq_ptr[s + 1] - seq_ptr[s];
-            int64_t base = seq_ptr[s], ao = att_off[s] + (int64_t)h * L * L;
-            head_backward(dqkv + base * 3 * C, datt + ao, dout + base * C, att + ao, drop ? drop + ao : NULL,
-                          qkv + base * 3 * C, L, C, hs, h);
+            int L = seq_ptr[s + 1] - seq_ptr[s], t0;
+            int64_t base = seq_ptr[s], ao = att_off[s] + (int64_t)h * L * L, orow;
+            query_span(qs, seq_ptr, s, &t0, &orow);
+            head_backward(dqkv + base * 3 * C, datt + ao, dout + orow * C, att + ao, drop ? drop + ao : NULL,
+                          qkv + base * 3 * C, L, t0, C, hs, h);
         }
 }

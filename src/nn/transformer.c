@@ -60,17 +60,23 @@ void tblock_scratch_plan(TBlockScratch *s, Arena *ar, int64_t N, int64_t max_att
 #define W(i) param_data(ps, b->i)
 #define G(i) param_grad(ps, b->i)
 
+/* Token row of out row r: r itself without a selection. */
+static inline int64_t token_of(const QuerySel *qs, int64_t r) { return qs ? qs->rows[r] : r; }
+
 void tblock_forward(const TBlock *b, ParamStore *ps, TBlockActs *a, const float *x, const int32_t *seq_ptr,
-                    const int64_t *att_off, int S, float p_attn, float p_hidden, Rng *rng)
+                    const int64_t *att_off, const QuerySel *qs, int S, float p_attn, float p_hidden, Rng *rng)
 {
-    int64_t N = seq_ptr[S];
+    int64_t N = seq_ptr[S], No = qs ? qs->out_ptr[S] : N;
     int C = b->C, H = b->H;
     linear_forward(a->qkv, x, W(wqkv), W(bqkv), N, C, 3 * C);
-    attention_forward(a->a, a->att, p_attn > 0 ? a->adrop : NULL, a->qkv, seq_ptr, att_off, S, C, b->NH, p_attn, rng);
+    attention_forward(a->a, a->att, p_attn > 0 ? a->adrop : NULL, a->qkv, seq_ptr, att_off, qs, S, C, b->NH, p_attn,
+                      rng);
+    N = No; /* from here on, one row per output row */
     linear_forward(a->p, a->a, W(wo), W(bo), N, C, C);
     dropout_forward(a->r1, a->pmask, a->p, N * C, p_hidden, rng);
 #pragma omp parallel for schedule(static) if (N * C > OMP_MIN)
-    for (int64_t k = 0; k < N * C; k++) a->r1[k] += x[k];
+    for (int64_t r = 0; r < N; r++)
+        for (int j = 0; j < C; j++) a->r1[r * C + j] += x[token_of(qs, r) * C + j];
     layernorm_forward(a->y, a->mean1, a->rstd1, a->r1, W(ln1w), W(ln1b), N, C);
     linear_forward(a->h, a->y, W(w1), W(b1), N, C, H);
     gelu_forward_keep(a->g, a->gth, a->h, N * H);
@@ -82,10 +88,10 @@ void tblock_forward(const TBlock *b, ParamStore *ps, TBlockActs *a, const float 
 }
 
 void tblock_backward(const TBlock *b, ParamStore *ps, const TBlockActs *a, TBlockScratch *s, float *dx,
-                     const float *dz, const float *x, const int32_t *seq_ptr, const int64_t *att_off, int S,
-                     float p_attn)
+                     const float *dz, const float *x, const int32_t *seq_ptr, const int64_t *att_off,
+                     const QuerySel *qs, int S, float p_attn)
 {
-    int64_t N = seq_ptr[S], NC = N * b->C, NH = N * b->H;
+    int64_t N = qs ? qs->out_ptr[S] : seq_ptr[S], NC = N * b->C, NH = N * b->H; /* output rows */
     int C = b->C, H = b->H;
     /* z = LN2(r2), r2 = y + dropout(f): dy starts as d(r2); df = d(r2) * fmask
      * is written, not accumulated (df is fresh), which saves zeroing it. */
@@ -101,14 +107,16 @@ void tblock_backward(const TBlock *b, ParamStore *ps, const TBlockActs *a, TBloc
     layernorm_backward(s->dr1, G(ln1w), G(ln1b), s->dy, a->r1, W(ln1w), a->mean1, a->rstd1, N, C);
     /* r1 = x + dropout(p): dx += dr1, dp = dr1 * pmask (written, as df) */
 #pragma omp parallel for schedule(static) if (NC > OMP_MIN)
-    for (int64_t k = 0; k < NC; k++) {
-        dx[k] += s->dr1[k];
-        s->dp[k] = s->dr1[k] * a->pmask[k];
-    }
+    for (int64_t r = 0; r < N; r++)
+        for (int j = 0; j < C; j++) {
+            dx[token_of(qs, r) * C + j] += s->dr1[r * C + j]; /* rows are distinct tokens: no race */
+            s->dp[r * C + j] = s->dr1[r * C + j] * a->pmask[r * C + j];
+        }
     memset(s->da, 0, (size_t)NC * sizeof(float));
     linear_backward(s->da, G(wo), G(bo), s->dp, a->a, W(wo), N, C, C);
-    memset(s->dqkv, 0, (size_t)(3 * NC) * sizeof(float));
-    attention_backward(s->dqkv, s->datt, s->da, a->att, p_attn > 0 ? a->adrop : NULL, a->qkv, seq_ptr, att_off, S, C,
-                       b->NH);
-    linear_backward(dx, G(wqkv), G(bqkv), s->dqkv, x, W(wqkv), N, C, 3 * C);
+    int64_t Nt = seq_ptr[S]; /* q, k, v: every token */
+    memset(s->dqkv, 0, (size_t)(3 * Nt * C) * sizeof(float));
+    attention_backward(s->dqkv, s->datt, s->da, a->att, p_attn > 0 ? a->adrop : NULL, a->qkv, seq_ptr, att_off, qs, S,
+                       C, b->NH);
+    linear_backward(dx, G(wqkv), G(bqkv), s->dqkv, x, W(wqkv), Nt, C, 3 * C);
 }

@@ -5,10 +5,15 @@
  *   qkv = x Wqkv^T + bqkv;   a = CausalMHA(qkv)            (nn/attention.h)
  *   y   = LN1(x + Dropout(a Wo^T + bo))
  *   z   = LN2(y + Dropout(W2 gelu(W1 y + b1) + b2))
- * Parameters live in the model's ParamStore under "<prefix>.<name>". */
+ * Parameters live in the model's ParamStore under "<prefix>.<name>".
+ * With a QuerySel (nn/attention.h) a block computes q, k, v for every token
+ * but everything after the attention only for the selected query rows: its
+ * output has qs->out_ptr[S] rows. A model's last block needs no more rows
+ * than the losses read. */
 #ifndef CLT_TRANSFORMER_H
 #define CLT_TRANSFORMER_H
 
+#include "nn/attention.h"
 #include "nn/params.h"
 #include "util/arena.h"
 
@@ -17,7 +22,8 @@ typedef struct TBlock {
     int C, H, NH;                                                  /* model dim, FFN hidden, heads */
 } TBlock;
 
-/* Saved activations of one block for N tokens (planned for max_tokens). */
+/* Saved activations of one block for N tokens (planned for max_tokens);
+ * qkv has every token's rows, the rest one row per output row. */
 typedef struct TBlockActs {
     float *qkv;            /* (N, 3C) */
     float *att, *adrop;    /* (att size) softmax weights, attention-dropout mask */
@@ -40,12 +46,13 @@ void tblock_declare(TBlock *b, ParamStore *ps, const char *prefix, int C, int H,
 void tblock_acts_plan(TBlockActs *a, Arena *ar, int64_t max_tokens, int64_t max_att, int C, int H);
 void tblock_scratch_plan(TBlockScratch *s, Arena *ar, int64_t max_tokens, int64_t max_att, int C, int H);
 
-/* x (N, C) -> a->z (N, C). p_attn / p_hidden: attention / hidden dropout. */
+/* x (N, C) -> a->z (Nout, C): Nout = N, or qs->out_ptr[S] with a selection
+ * (qs may be NULL). p_attn / p_hidden: attention / hidden dropout. */
 void tblock_forward(const TBlock *b, ParamStore *ps, TBlockActs *a, const float *x, const int32_t *seq_ptr,
-                    const int64_t *att_off, int S, float p_attn, float p_hidden, Rng *rng);
-/* dz (N, C) -> dx (N, C) accumulated; parameter gradients accumulated. dz is not modified. */
+                    const int64_t *att_off, const QuerySel *qs, int S, float p_attn, float p_hidden, Rng *rng);
+/* dz (Nout, C) -> dx (N, C) accumulated; parameter gradients accumulated. dz is not modified. */
 void tblock_backward(const TBlock *b, ParamStore *ps, const TBlockActs *a, TBlockScratch *s, float *dx,
-                     const float *dz, const float *x, const int32_t *seq_ptr, const int64_t *att_off, int S,
-                     float p_attn);
+                     const float *dz, const float *x, const int32_t *seq_ptr, const int64_t *att_off,
+                     const QuerySel *qs, int S, float p_attn);
 
 #endif

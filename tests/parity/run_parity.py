@@ -110,7 +110,9 @@ def check(dump_bin, model, extra, tmp):
         tuple(init0[k].shape) == (r, c) and (init not in ("zero", "one") or bool((init0[k] == (init == "one")).all()))
         for k, (r, c, init) in decl.items())
     expect("declared parameters (names, shapes, constant inits)", 0.0 if same else 1.0)
-    expect("user vectors (forward)", rel(D.f("uo.npy"), uo.detach()))
+    # The C encoder outputs every position of the causal sequences and only the last of the views.
+    rows = torch.cat([torch.arange(batch.Nq), batch.layout.last[batch.n_main:]])
+    expect("user vectors (forward)", rel(D.f("uo.npy"), uo.detach()[rows]))
     expect("candidate item vectors (forward)", rel(D.f("cand_v.npy"), v.detach()))
     c_losses = load_config(os.path.join(d, "losses.txt"))
     for k, val in parts.items():
