@@ -113,6 +113,9 @@ format:
 $(BUILD)/bench_sgemm: bench/sgemm_peak.c $(BUILD)/libcltower.a
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
+$(BUILD)/bench_gemm_split: bench/gemm_split.c $(BUILD)/libcltower.a
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+
 $(BUILD)/bench_eval_faiss: bench/eval_vs_faiss.c $(BUILD)/libcltower.a
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 

@@ -4,6 +4,7 @@
 #include "nn/layers.h"
 
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 int64_t attention_plan(int64_t *att_off, const int32_t *seq_ptr, int S, int NH)
@@ -16,14 +17,33 @@ int64_t attention_plan(int64_t *att_off, const int32_t *seq_ptr, int S, int NH)
     return att_off[S];
 }
 
-/* An `omp simd` reduction: in source order the 32 adds of a head are one
- * dependent chain (the compiler may not reorder float adds on its own). */
-static inline float dot(const float *a, const float *b, int n)
+/* tr (hs, L) = one head's keys (or values) of a sequence, transposed. The
+ * scores of a query against keys 0 .. n-1 are then hs vector multiply-adds
+ * along the keys, instead of n dot products of hs floats that each end in a
+ * horizontal sum: 1.4x faster attention at Books scale. */
+static void head_transpose(float *tr, const float *x0, int L, int C3, int hs)
 {
-    float s = 0;
-#pragma omp simd reduction(+ : s)
-    for (int i = 0; i < n; i++) s += a[i] * b[i];
-    return s;
+    for (int t = 0; t < L; t++)
+        for (int i = 0; i < hs; i++) tr[(int64_t)i * L + t] = x0[(int64_t)t * C3 + i];
+}
+
+/* r[t] = scale * sum_i x[i] tr[i][t] for t = 0 .. n-1. */
+static inline void dots_transposed(float *r, const float *x, const float *tr, int L, int n, int hs, float scale)
+{
+    for (int t = 0; t < n; t++) r[t] = 0;
+    for (int i = 0; i < hs; i++) {
+        float xi = scale * x[i];
+        const float *row = tr + (int64_t)i * L;
+#pragma omp simd
+        for (int t = 0; t < n; t++) r[t] += xi * row[t];
+    }
+}
+
+static int max_len(const int32_t *seq_ptr, int S)
+{
+    int L = 1;
+    for (int s = 0; s < S; s++) L = MAX(L, seq_ptr[s + 1] - seq_ptr[s]);
+    return L;
 }
 
 /* The query rows of sequence s computed under qs, and its first out row. */
@@ -34,21 +54,20 @@ static void query_span(const QuerySel *qs, const int32_t *seq_ptr, int s, int *t
 }
 
 /* One (sequence, head): causal softmax(q k^T / sqrt(hs)) (dropped out) @ v
- * for queries t0 .. L-1; out points at query t0's row. */
+ * for queries t0 .. L-1; out points at query t0's row. tr: (hs, L) scratch. */
 static void head_forward(float *out, float *att, const float *drop, const float *qkv, int L, int t0, int C, int hs,
-                         int h)
+                         int h, float *tr)
 {
     int C3 = 3 * C;
     float scale = 1.0f / sqrtf((float)hs);
     const float *q0 = qkv + h * hs, *k0 = qkv + C + h * hs, *v0 = qkv + 2 * C + h * hs;
+    head_transpose(tr, k0, L, C3, hs);
     for (int t1 = t0; t1 < L; t1++) {
         float *a = att + (int64_t)t1 * L;
-        const float *q = q0 + (int64_t)t1 * C3;
+        dots_transposed(a, q0 + (int64_t)t1 * C3, tr, L, t1 + 1, hs, scale);
         float mx = -INFINITY;
-        for (int t2 = 0; t2 <= t1; t2++) {
-            a[t2] = scale * dot(q, k0 + (int64_t)t2 * C3, hs);
-            mx = a[t2] > mx ? a[t2] : mx;
-        }
+#pragma omp simd reduction(max : mx)
+        for (int t2 = 0; t2 <= t1; t2++) mx = a[t2] > mx ? a[t2] : mx;
         float sum = 0;
         for (int t2 = 0; t2 <= t1; t2++) a[t2] = fast_expf(a[t2] - mx);
         for (int t2 = 0; t2 <= t1; t2++) sum += a[t2];
@@ -68,38 +87,42 @@ static void head_forward(float *out, float *att, const float *drop, const float 
 void attention_forward(float *out, float *att, float *drop, const float *qkv, const int32_t *seq_ptr,
                        const int64_t *att_off, const QuerySel *qs, int S, int C, int NH, float p, Rng *rng)
 {
-    int hs = C / NH;
+    int hs = C / NH, Lmax = max_len(seq_ptr, S);
     int use_drop = p > 0 && drop;
     if (use_drop) dropout_mask(drop, att_off[S], p, rng);
+    float *tr = xalloc_floats((size_t)omp_get_max_threads() * hs * Lmax); /* per thread (hs, Lmax) */
 #pragma omp parallel for schedule(dynamic, 4) collapse(2) if (seq_ptr[S] > 64)
     for (int s = 0; s < S; s++)
         for (int h = 0; h < NH; h++) {
             int L = seq_ptr[s + 1] - seq_ptr[s], t0;
             int64_t base = seq_ptr[s], ao = att_off[s] + (int64_t)h * L * L, orow;
             query_span(qs, seq_ptr, s, &t0, &orow);
-            head_forward(out + orow * C, att + ao, use_drop ? drop + ao : NULL, qkv + base * 3 * C, L, t0, C, hs, h);
+            head_forward(out + orow * C, att + ao, use_drop ? drop + ao : NULL, qkv + base * 3 * C, L, t0, C, hs, h,
+                         tr + (int64_t)omp_get_thread_num() * hs * Lmax);
         }
+    free(tr);
 }
 
-/* dout points at query t0's row, as out in head_forward. */
+/* dout points at query t0's row, as out in head_forward. tr: (hs, L) scratch. */
 static void head_backward(float *dqkv, float *datt, const float *dout, const float *att, const float *drop,
-                          const float *qkv, int L, int t0, int C, int hs, int h)
+                          const float *qkv, int L, int t0, int C, int hs, int h, float *tr)
 {
     int C3 = 3 * C;
     float scale = 1.0f / sqrtf((float)hs);
     const float *q0 = qkv + h * hs, *k0 = qkv + C + h * hs, *v0 = qkv + 2 * C + h * hs;
     float *dq0 = dqkv + h * hs, *dk0 = dqkv + C + h * hs, *dv0 = dqkv + 2 * C + h * hs;
+    head_transpose(tr, v0, L, C3, hs);
     for (int t1 = t0; t1 < L; t1++) {
         const float *a = att + (int64_t)t1 * L, *g = dout + (int64_t)(t1 - t0) * C + h * hs;
+        const float *mrow = drop ? drop + (int64_t)t1 * L : NULL;
         float *da = datt + (int64_t)t1 * L;
         /* out = sum (a * drop) v  =>  dv += (a * drop) g,  da = drop * (g . v) */
+        dots_transposed(da, g, tr, L, t1 + 1, hs, 1.0f);
         for (int t2 = 0; t2 <= t1; t2++) {
-            float m = drop ? drop[(int64_t)t1 * L + t2] : 1.0f;
-            const float *v = v0 + (int64_t)t2 * C3;
+            float m = mrow ? mrow[t2] : 1.0f, w = a[t2] * m;
             float *dv = dv0 + (int64_t)t2 * C3;
-            float w = a[t2] * m;
             for (int i = 0; i < hs; i++) dv[i] += w * g[i];
-            da[t2] = m * dot(g, v, hs);
+            da[t2] *= m;
         }
         /* softmax backward: ds = a * (da - sum(a * da)) */
         float sum = 0;
@@ -123,7 +146,8 @@ void attention_backward(float *dqkv, float *datt, const float *dout, const float
                         const float *qkv, const int32_t *seq_ptr, const int64_t *att_off, const QuerySel *qs, int S,
                         int C, int NH)
 {
-    int hs = C / NH;
+    int hs = C / NH, Lmax = max_len(seq_ptr, S);
+    float *tr = xalloc_floats((size_t)omp_get_max_threads() * hs * Lmax); /* per thread (hs, Lmax) */
     /* (sequence, head) pairs write disjoint rows/columns of dqkv: no races. */
 #pragma omp parallel for schedule(dynamic, 4) collapse(2) if (seq_ptr[S] > 64)
     for (int s = 0; s < S; s++)
@@ -132,6 +156,7 @@ void attention_backward(float *dqkv, float *datt, const float *dout, const float
             int64_t base = seq_ptr[s], ao = att_off[s] + (int64_t)h * L * L, orow;
             query_span(qs, seq_ptr, s, &t0, &orow);
             head_backward(dqkv + base * 3 * C, datt + ao, dout + orow * C, att + ao, drop ? drop + ao : NULL,
-                          qkv + base * 3 * C, L, t0, C, hs, h);
+                          qkv + base * 3 * C, L, t0, C, hs, h, tr + (int64_t)omp_get_thread_num() * hs * Lmax);
         }
+    free(tr);
 }

@@ -4,31 +4,81 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <omp.h>
 
 /* Element-wise loops fork threads only when the work pays for it. */
 enum { OMP_MIN = 1 << 15 };
 
 /* ---- matrix products ----------------------------------------------------- */
 
-void matmul_nt(float *c, const float *a, const float *b, int64_t M, int64_t N, int64_t K, float alpha, float beta)
+/* Tall, thin products (C with >= 512 rows and <= 128 columns: the C -> C
+ * linears over a step's tokens, their input gradients, the sampled softmax's
+ * candidate gradient) have the rows of C split between the threads, one
+ * single-threaded sgemm each (OpenBLAS runs single-threaded inside a parallel
+ * region): 1.04-1.21x OpenBLAS's own 2-thread split on those shapes, 0.95x
+ * on wider ones, which stay with OpenBLAS (bench/gemm_split.c). The split is
+ * static (slices of a multiple of 64 rows), so a run stays bit-reproducible
+ * at a given thread count; the last bits may differ from OpenBLAS's split.
+ * Calls already inside a parallel region go straight to OpenBLAS. */
+enum { SPLIT_MIN_ROWS = 512, SPLIT_MAX_COLS = 128 };
+
+typedef void (*GemmRows)(float *c, const float *a, const float *b, int64_t m0, int64_t rows, int64_t M, int64_t N,
+                         int64_t K, float alpha, float beta);
+
+static void gemm_split(GemmRows f, float *c, const float *a, const float *b, int64_t M, int64_t N, int64_t K,
+                       float alpha, float beta)
 {
     if (M == 0 || N == 0) return;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)N, (int)K, alpha, a, (int)K, b, (int)K, beta, c,
-                (int)N);
+    int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+    if (nt <= 1 || M < SPLIT_MIN_ROWS || N > SPLIT_MAX_COLS) {
+        f(c, a, b, 0, M, M, N, K, alpha, beta);
+        return;
+    }
+    int64_t chunk = (M / nt + 63) / 64 * 64;
+#pragma omp parallel for schedule(static, 1) num_threads(nt)
+    for (int t = 0; t < nt; t++) {
+        int64_t m0 = MIN(M, t * chunk), rows = MIN(chunk, M - m0);
+        if (rows > 0) f(c, a, b, m0, rows, M, N, K, alpha, beta);
+    }
+}
+
+/* Rows m0 .. m0+rows-1 of C = A B^T (A (M, K), B (N, K)). */
+static void nt_rows(float *c, const float *a, const float *b, int64_t m0, int64_t rows, int64_t M, int64_t N,
+                    int64_t K, float alpha, float beta)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)N, (int)K, alpha, a + m0 * K, (int)K, b,
+                (int)K, beta, c + m0 * N, (int)N);
+}
+
+/* Rows of C = A B (A (M, K), B (K, N)). */
+static void nn_rows(float *c, const float *a, const float *b, int64_t m0, int64_t rows, int64_t M, int64_t N,
+                    int64_t K, float alpha, float beta)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)N, (int)K, alpha, a + m0 * K, (int)K, b,
+                (int)N, beta, c + m0 * N, (int)N);
+}
+
+/* Rows of C = A^T B (A (K, M), B (K, N)): row m of C is column m of A. */
+static void tn_rows(float *c, const float *a, const float *b, int64_t m0, int64_t rows, int64_t M, int64_t N,
+                    int64_t K, float alpha, float beta)
+{
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)rows, (int)N, (int)K, alpha, a + m0, (int)M, b, (int)N,
+                beta, c + m0 * N, (int)N);
+}
+
+void matmul_nt(float *c, const float *a, const float *b, int64_t M, int64_t N, int64_t K, float alpha, float beta)
+{
+    gemm_split(nt_rows, c, a, b, M, N, K, alpha, beta);
 }
 
 void matmul_nn(float *c, const float *a, const float *b, int64_t M, int64_t N, int64_t K, float alpha, float beta)
 {
-    if (M == 0 || N == 0) return;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)N, (int)K, alpha, a, (int)K, b, (int)N, beta,
-                c, (int)N);
+    gemm_split(nn_rows, c, a, b, M, N, K, alpha, beta);
 }
 
 void matmul_tn(float *c, const float *a, const float *b, int64_t M, int64_t N, int64_t K, float alpha, float beta)
 {
-    if (M == 0 || N == 0) return;
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)M, (int)N, (int)K, alpha, a, (int)M, b, (int)N, beta, c,
-                (int)N);
+    gemm_split(tn_rows, c, a, b, M, N, K, alpha, beta);
 }
 
 /* ---- embedding ------------------------------------------------------------ */
