@@ -53,10 +53,19 @@ static void query_span(const QuerySel *qs, const int32_t *seq_ptr, int s, int *t
     *out_row = qs ? qs->out_ptr[s] : seq_ptr[s];
 }
 
+/* Attention dropout of one (sequence, head): its mask is the (L, L) block at
+ * index `at` of a dropout_mask(seed) over the whole att buffer, drawn only
+ * where used (rows t0.., the causal triangle). mask == NULL: no dropout. */
+typedef struct {
+    float *mask;
+    uint64_t seed, at;
+    float p;
+} HeadDrop;
+
 /* One (sequence, head): causal softmax(q k^T / sqrt(hs)) (dropped out) @ v
  * for queries t0 .. L-1; out points at query t0's row. tr: (hs, L) scratch. */
-static void head_forward(float *out, float *att, const float *drop, const float *qkv, int L, int t0, int C, int hs,
-                         int h, float *tr)
+static void head_forward(float *out, float *att, HeadDrop d, const float *qkv, int L, int t0, int C, int hs, int h,
+                         float *tr)
 {
     int C3 = 3 * C;
     float scale = 1.0f / sqrtf((float)hs);
@@ -69,15 +78,21 @@ static void head_forward(float *out, float *att, const float *drop, const float 
 #pragma omp simd reduction(max : mx)
         for (int t2 = 0; t2 <= t1; t2++) mx = a[t2] > mx ? a[t2] : mx;
         float sum = 0;
-        for (int t2 = 0; t2 <= t1; t2++) a[t2] = fast_expf(a[t2] - mx);
-        for (int t2 = 0; t2 <= t1; t2++) sum += a[t2];
+#pragma omp simd reduction(+ : sum)
+        for (int t2 = 0; t2 <= t1; t2++) {
+            a[t2] = fast_expf(a[t2] - mx);
+            sum += a[t2];
+        }
         float inv = 1.0f / sum;
         for (int t2 = 0; t2 <= t1; t2++) a[t2] *= inv;
         for (int t2 = t1 + 1; t2 < L; t2++) a[t2] = 0;
+        float *m = d.mask ? d.mask + (int64_t)t1 * L : NULL;
+        if (m)
+            for (int t2 = 0; t2 <= t1; t2++) m[t2] = dropout_value(d.seed, d.at + (uint64_t)(t1 * L + t2), d.p);
         float *o = out + (int64_t)(t1 - t0) * C + h * hs;
         for (int i = 0; i < hs; i++) o[i] = 0; /* hs floats: a loop, not a libc call */
         for (int t2 = 0; t2 <= t1; t2++) {
-            float w = drop ? a[t2] * drop[(int64_t)t1 * L + t2] : a[t2];
+            float w = m ? a[t2] * m[t2] : a[t2];
             const float *v = v0 + (int64_t)t2 * C3;
             for (int i = 0; i < hs; i++) o[i] += w * v[i];
         }
@@ -89,7 +104,7 @@ void attention_forward(float *out, float *att, float *drop, const float *qkv, co
 {
     int hs = C / NH, Lmax = max_len(seq_ptr, S);
     int use_drop = p > 0 && drop;
-    if (use_drop) dropout_mask(drop, att_off[S], p, rng);
+    uint64_t seed = use_drop ? rng_u64(rng) : 0; /* as dropout_mask would draw it */
     float *tr = xalloc_floats((size_t)omp_get_max_threads() * hs * Lmax); /* per thread (hs, Lmax) */
 #pragma omp parallel for schedule(dynamic, 4) collapse(2) if (seq_ptr[S] > 64)
     for (int s = 0; s < S; s++)
@@ -97,7 +112,8 @@ void attention_forward(float *out, float *att, float *drop, const float *qkv, co
             int L = seq_ptr[s + 1] - seq_ptr[s], t0;
             int64_t base = seq_ptr[s], ao = att_off[s] + (int64_t)h * L * L, orow;
             query_span(qs, seq_ptr, s, &t0, &orow);
-            head_forward(out + orow * C, att + ao, use_drop ? drop + ao : NULL, qkv + base * 3 * C, L, t0, C, hs, h,
+            HeadDrop d = {use_drop ? drop + ao : NULL, seed, (uint64_t)ao, p};
+            head_forward(out + orow * C, att + ao, d, qkv + base * 3 * C, L, t0, C, hs, h,
                          tr + (int64_t)omp_get_thread_num() * hs * Lmax);
         }
     free(tr);

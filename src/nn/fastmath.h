@@ -33,4 +33,24 @@ static inline float fast_tanhf(float x)
     return x < 0 ? -t : t;
 }
 
+/* Counter-based uniform in [0, 1): a splitmix64 hash of (seed, i). Unlike a
+ * sequential generator it vectorizes, gives the same mask at any thread count
+ * and lets a kernel draw only the elements it uses (attention: the causal
+ * triangle); one draw from the caller's stream per mask keeps runs
+ * reproducible. */
+static inline float hash_uniform(uint64_t seed, uint64_t i)
+{
+    uint64_t z = seed + (i + 1) * 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    return (float)(z >> 40) * (1.0f / 16777216.0f);
+}
+
+/* Element i of an inverted-dropout mask: 0 with probability p, else 1/(1-p). */
+static inline float dropout_value(uint64_t seed, uint64_t i, float p)
+{
+    return hash_uniform(seed, i) < p ? 0.0f : 1.0f / (1.0f - p);
+}
+
 #endif

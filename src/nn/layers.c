@@ -338,24 +338,11 @@ void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, co
 
 /* ---- dropout ------------------------------------------------------------- */
 
-/* Counter-based uniform in [0, 1): a splitmix64 hash of (seed, i). Unlike a
- * sequential generator it vectorizes and gives the same mask at any thread
- * count; one draw from the caller's stream per call keeps runs reproducible. */
-static inline float hash_uniform(uint64_t seed, uint64_t i)
-{
-    uint64_t z = seed + (i + 1) * 0x9e3779b97f4a7c15ULL;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    z ^= z >> 31;
-    return (float)(z >> 40) * (1.0f / 16777216.0f);
-}
-
 void dropout_mask(float *mask, int64_t n, float p, Rng *rng)
 {
     uint64_t seed = rng_u64(rng);
-    float keep = 1.0f / (1.0f - p);
 #pragma omp parallel for schedule(static) if (n > OMP_MIN)
-    for (int64_t i = 0; i < n; i++) mask[i] = hash_uniform(seed, (uint64_t)i) < p ? 0.0f : keep;
+    for (int64_t i = 0; i < n; i++) mask[i] = dropout_value(seed, (uint64_t)i, p);
 }
 
 void dropout_forward(float *out, float *mask, const float *inp, int64_t n, float p, Rng *rng)
