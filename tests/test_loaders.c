@@ -227,6 +227,8 @@ TEST(loader_comirec_bad_input)
 
 /* ---- tmall ------------------------------------------------------------------ */
 
+/* A pandas re-export (leading unnamed index column) whose columns are also in
+ * another order than the published header: the loader finds them by name. */
 TEST(loader_tmall_pandas_file)
 {
     LoadOptions o = opts("tmall", fixture("tmall_log.csv"));
