@@ -2,6 +2,7 @@
  * the Transformer block, plus forward properties (causality, no leakage
  * across packed sequences). */
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 #include "gradcheck.h"
@@ -21,6 +22,7 @@ typedef struct {
     int64_t att_off[S + 1];
     float p;
     const QuerySel *qs;
+    AttnScratch sc;
 } AttCtx;
 
 static int64_t out_rows(const QuerySel *qs) { return qs ? qs->out_ptr[S] : NTOK; }
@@ -31,7 +33,7 @@ static double att_fwd(void *p)
     Rng r;
     rng_seed(&r, 9, 1); /* same dropout mask every call */
     attention_forward(c->out, c->att, c->p > 0 ? c->drop : NULL, c->qkv, SEQ_PTR, c->att_off, c->qs, S, C, NH, c->p,
-                      &r);
+                      &r, &c->sc);
     return dot_f64(c->out, c->R, out_rows(c->qs) * C);
 }
 static void att_bwd(void *p)
@@ -39,7 +41,7 @@ static void att_bwd(void *p)
     AttCtx *c = p;
     att_fwd(c);
     attention_backward(c->dqkv, c->datt, c->R, c->att, c->p > 0 ? c->drop : NULL, c->qkv, SEQ_PTR, c->att_off, c->qs,
-                       S, C, NH);
+                       S, C, NH, &c->sc);
 }
 
 static AttCtx make_att(float p)
@@ -51,6 +53,8 @@ static AttCtx make_att(float p)
     c.qkv = test_floats(NTOK * 3 * C), c.dqkv = test_floats(NTOK * 3 * C), c.out = test_floats(NTOK * C);
     c.R = test_floats(NTOK * C), c.att = test_floats(n), c.datt = test_floats(n), c.drop = test_floats(n);
     fill_normal(c.qkv, NTOK * 3 * C, 1, &r), fill_normal(c.R, NTOK * C, 1, &r);
+    int threads = omp_get_max_threads(), max_len = 4; /* the longest test sequence */
+    c.sc = (AttnScratch){test_floats(attention_scratch_floats(C, NH, max_len, threads)), threads, max_len};
     return c;
 }
 
@@ -116,7 +120,7 @@ static double block_fwd(void *p)
     BlockCtx *c = p;
     Rng r;
     rng_seed(&r, 4, 1);
-    tblock_forward(&c->b, &c->ps, &c->a, c->x, SEQ_PTR, c->att_off, c->qs, S, c->p, c->p, &r);
+    tblock_forward(&c->b, &c->ps, &c->a, &c->s, c->x, SEQ_PTR, c->att_off, c->qs, S, c->p, c->p, &r);
     return dot_f64(c->a.z, c->R, out_rows(c->qs) * C);
 }
 static void block_bwd(void *p)
@@ -140,7 +144,7 @@ static void block_init(BlockCtx *cp, float p, const QuerySel *qs)
     fill_normal(param_data(&c.ps, c.b.ln2w), C, 0.5f, &r);
     int64_t n = attention_plan(c.att_off, SEQ_PTR, S, NH);
     tblock_acts_plan(&c.a, &c.ar, NTOK, n, C, 12);
-    tblock_scratch_plan(&c.s, &c.ar, NTOK, n, C, 12);
+    tblock_scratch_plan(&c.s, &c.ar, NTOK, n, C, 12, NH, 4);
     c.x = test_floats(NTOK * C), c.dx = test_floats(NTOK * C), c.R = test_floats(NTOK * C);
     fill_normal(c.x, NTOK * C, 1, &r), fill_normal(c.R, NTOK * C, 1, &r);
     *cp = c;

@@ -44,7 +44,7 @@ void seqenc_plan(SeqEncoder *e, Arena *ar, int max_seqs, int64_t max_tokens)
     e->mean = arena_floats(ar, (size_t)max_tokens);
     e->rstd = arena_floats(ar, (size_t)max_tokens);
     for (int l = 0; l < e->layers; l++) tblock_acts_plan(&e->acts[l], ar, max_tokens, max_att, C, H);
-    tblock_scratch_plan(&e->scr, ar, max_tokens, max_att, C, H);
+    tblock_scratch_plan(&e->scr, ar, max_tokens, max_att, C, H, NH, e->max_len);
 }
 
 /* The output rows: every position of sequences 0 .. S_all-1, the last of the rest. */
@@ -86,7 +86,7 @@ const float *seqenc_forward(SeqEncoder *e, ParamStore *ps, const float *x, const
     e->p_used_attn = train ? e->p_attn : 0.0f;
     for (int l = 0; l < e->layers; l++) {
         const QuerySel *qs = l == e->layers - 1 && e->use_qs ? &e->qs : NULL;
-        tblock_forward(&e->blk[l], ps, &e->acts[l], in, seq_ptr, e->att_off, qs, S, e->p_used_attn, ph, rng);
+        tblock_forward(&e->blk[l], ps, &e->acts[l], &e->scr, in, seq_ptr, e->att_off, qs, S, e->p_used_attn, ph, rng);
         in = e->acts[l].z;
     }
     return in;

@@ -39,11 +39,24 @@ static inline void dots_transposed(float *r, const float *x, const float *tr, in
     }
 }
 
-static int max_len(const int32_t *seq_ptr, int S)
+int64_t attention_scratch_floats(int C, int NH, int max_len, int threads)
 {
-    int L = 1;
-    for (int s = 0; s < S; s++) L = MAX(L, seq_ptr[s + 1] - seq_ptr[s]);
-    return L;
+    return (int64_t)threads * (C / NH) * max_len;
+}
+
+/* Threads for a kernel call, and a check that the batch fits sc. */
+static int scratch_threads(const AttnScratch *sc, const int32_t *seq_ptr, int S)
+{
+    for (int s = 0; s < S; s++)
+        if (seq_ptr[s + 1] - seq_ptr[s] > sc->max_len) die("attention: sequence of %d tokens > planned %d",
+                                                            seq_ptr[s + 1] - seq_ptr[s], sc->max_len);
+    return MAX(1, MIN(omp_get_max_threads(), sc->threads));
+}
+
+/* This thread's (hs, max_len) block. */
+static float *thread_tr(const AttnScratch *sc, int hs)
+{
+    return sc->tr + (int64_t)omp_get_thread_num() * hs * sc->max_len;
 }
 
 /* The query rows of sequence s computed under qs, and its first out row. */
@@ -100,23 +113,21 @@ static void head_forward(float *out, float *att, HeadDrop d, const float *qkv, i
 }
 
 void attention_forward(float *out, float *att, float *drop, const float *qkv, const int32_t *seq_ptr,
-                       const int64_t *att_off, const QuerySel *qs, int S, int C, int NH, float p, Rng *rng)
+                       const int64_t *att_off, const QuerySel *qs, int S, int C, int NH, float p, Rng *rng,
+                       const AttnScratch *sc)
 {
-    int hs = C / NH, Lmax = max_len(seq_ptr, S);
+    int hs = C / NH, nt = scratch_threads(sc, seq_ptr, S);
     int use_drop = p > 0 && drop;
     uint64_t seed = use_drop ? rng_u64(rng) : 0; /* as dropout_mask would draw it */
-    float *tr = xalloc_floats((size_t)omp_get_max_threads() * hs * Lmax); /* per thread (hs, Lmax) */
-#pragma omp parallel for schedule(dynamic, 4) collapse(2) if (seq_ptr[S] > 64)
+#pragma omp parallel for schedule(dynamic, 4) collapse(2) num_threads(nt) if (seq_ptr[S] > 64)
     for (int s = 0; s < S; s++)
         for (int h = 0; h < NH; h++) {
             int L = seq_ptr[s + 1] - seq_ptr[s], t0;
             int64_t base = seq_ptr[s], ao = att_off[s] + (int64_t)h * L * L, orow;
             query_span(qs, seq_ptr, s, &t0, &orow);
             HeadDrop d = {use_drop ? drop + ao : NULL, seed, (uint64_t)ao, p};
-            head_forward(out + orow * C, att + ao, d, qkv + base * 3 * C, L, t0, C, hs, h,
-                         tr + (int64_t)omp_get_thread_num() * hs * Lmax);
+            head_forward(out + orow * C, att + ao, d, qkv + base * 3 * C, L, t0, C, hs, h, thread_tr(sc, hs));
         }
-    free(tr);
 }
 
 /* dout points at query t0's row, as out in head_forward. tr: (hs, L) scratch. */
@@ -160,19 +171,17 @@ static void head_backward(float *dqkv, float *datt, const float *dout, const flo
 
 void attention_backward(float *dqkv, float *datt, const float *dout, const float *att, const float *drop,
                         const float *qkv, const int32_t *seq_ptr, const int64_t *att_off, const QuerySel *qs, int S,
-                        int C, int NH)
+                        int C, int NH, const AttnScratch *sc)
 {
-    int hs = C / NH, Lmax = max_len(seq_ptr, S);
-    float *tr = xalloc_floats((size_t)omp_get_max_threads() * hs * Lmax); /* per thread (hs, Lmax) */
+    int hs = C / NH, nt = scratch_threads(sc, seq_ptr, S);
     /* (sequence, head) pairs write disjoint rows/columns of dqkv: no races. */
-#pragma omp parallel for schedule(dynamic, 4) collapse(2) if (seq_ptr[S] > 64)
+#pragma omp parallel for schedule(dynamic, 4) collapse(2) num_threads(nt) if (seq_ptr[S] > 64)
     for (int s = 0; s < S; s++)
         for (int h = 0; h < NH; h++) {
             int L = seq_ptr[s + 1] - seq_ptr[s], t0;
             int64_t base = seq_ptr[s], ao = att_off[s] + (int64_t)h * L * L, orow;
             query_span(qs, seq_ptr, s, &t0, &orow);
             head_backward(dqkv + base * 3 * C, datt + ao, dout + orow * C, att + ao, drop ? drop + ao : NULL,
-                          qkv + base * 3 * C, L, t0, C, hs, h, tr + (int64_t)omp_get_thread_num() * hs * Lmax);
+                          qkv + base * 3 * C, L, t0, C, hs, h, thread_tr(sc, hs));
         }
-    free(tr);
 }

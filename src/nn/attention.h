@@ -31,15 +31,26 @@ typedef struct QuerySel {
     const int32_t *rows;    /* (out_ptr[S]) token index of each out row */
 } QuerySel;
 
+/* Per-thread workspace of the kernels: one (head size, max_len) block per
+ * thread (keys or values of one head, transposed), planned once; the
+ * kernels use at most `threads` threads and take sequences of at most
+ * max_len tokens. */
+typedef struct AttnScratch {
+    float *tr;
+    int threads, max_len;
+} AttnScratch;
+int64_t attention_scratch_floats(int C, int NH, int max_len, int threads);
+
 /* Fills att_off (S+1) for the given sequences; returns the att buffer size. */
 int64_t attention_plan(int64_t *att_off, const int32_t *seq_ptr, int S, int NH);
 
 /* out (N or qs->out_ptr[S], C); att, drop (att_off[S]); drop may be NULL when p == 0. */
 void attention_forward(float *out, float *att, float *drop, const float *qkv, const int32_t *seq_ptr,
-                       const int64_t *att_off, const QuerySel *qs, int S, int C, int NH, float p, Rng *rng);
+                       const int64_t *att_off, const QuerySel *qs, int S, int C, int NH, float p, Rng *rng,
+                       const AttnScratch *sc);
 /* dout (rows as out). Accumulates dqkv (N, 3C). datt is scratch of the same size as att. */
 void attention_backward(float *dqkv, float *datt, const float *dout, const float *att, const float *drop,
                         const float *qkv, const int32_t *seq_ptr, const int64_t *att_off, const QuerySel *qs, int S,
-                        int C, int NH);
+                        int C, int NH, const AttnScratch *sc);
 
 #endif

@@ -1,5 +1,6 @@
 #include "nn/transformer.h"
 
+#include <omp.h>
 #include <stdio.h>
 
 #include "nn/attention.h"
@@ -48,8 +49,12 @@ void tblock_acts_plan(TBlockActs *a, Arena *ar, int64_t N, int64_t max_att, int 
     for (size_t i = 0; i < sizeof n1 / sizeof n1[0]; i++) *n1[i] = arena_floats(ar, (size_t)N);
 }
 
-void tblock_scratch_plan(TBlockScratch *s, Arena *ar, int64_t N, int64_t max_att, int C, int H)
+void tblock_scratch_plan(TBlockScratch *s, Arena *ar, int64_t N, int64_t max_att, int C, int H, int NH,
+                         int max_len)
 {
+    int threads = MAX(omp_get_num_procs(), omp_get_max_threads());
+    s->attn = (AttnScratch){arena_floats(ar, (size_t)attention_scratch_floats(C, NH, max_len, threads)), threads,
+                            max_len};
     s->dqkv = arena_floats(ar, (size_t)(N * 3 * C));
     s->datt = arena_floats(ar, (size_t)max_att);
     float **nc[] = {&s->da, &s->dp, &s->dr1, &s->dy, &s->df};
@@ -63,14 +68,15 @@ void tblock_scratch_plan(TBlockScratch *s, Arena *ar, int64_t N, int64_t max_att
 /* Token row of out row r: r itself without a selection. */
 static inline int64_t token_of(const QuerySel *qs, int64_t r) { return qs ? qs->rows[r] : r; }
 
-void tblock_forward(const TBlock *b, ParamStore *ps, TBlockActs *a, const float *x, const int32_t *seq_ptr,
-                    const int64_t *att_off, const QuerySel *qs, int S, float p_attn, float p_hidden, Rng *rng)
+void tblock_forward(const TBlock *b, ParamStore *ps, TBlockActs *a, TBlockScratch *s, const float *x,
+                    const int32_t *seq_ptr, const int64_t *att_off, const QuerySel *qs, int S, float p_attn,
+                    float p_hidden, Rng *rng)
 {
     int64_t N = seq_ptr[S], No = qs ? qs->out_ptr[S] : N;
     int C = b->C, H = b->H;
     linear_forward(a->qkv, x, W(wqkv), W(bqkv), N, C, 3 * C);
     attention_forward(a->a, a->att, p_attn > 0 ? a->adrop : NULL, a->qkv, seq_ptr, att_off, qs, S, C, b->NH, p_attn,
-                      rng);
+                      rng, &s->attn);
     N = No; /* from here on, one row per output row */
     linear_forward(a->p, a->a, W(wo), W(bo), N, C, C);
     dropout_forward(a->r1, a->pmask, a->p, N * C, p_hidden, rng);
@@ -117,6 +123,6 @@ void tblock_backward(const TBlock *b, ParamStore *ps, const TBlockActs *a, TBloc
     int64_t Nt = seq_ptr[S]; /* q, k, v: every token */
     memset(s->dqkv, 0, (size_t)(3 * Nt * C) * sizeof(float));
     attention_backward(s->dqkv, s->datt, s->da, a->att, p_attn > 0 ? a->adrop : NULL, a->qkv, seq_ptr, att_off, qs, S,
-                       C, b->NH);
+                       C, b->NH, &s->attn);
     linear_backward(dx, G(wqkv), G(bqkv), s->dqkv, x, W(wqkv), Nt, C, 3 * C);
 }

@@ -37,19 +37,25 @@ typedef struct TBlockActs {
     float *mean2, *rstd2;  /* (N) */
 } TBlockActs;
 
-/* Gradient scratch, shared by all blocks of a model (used one block at a time). */
+/* Scratch shared by all blocks of a model (used one block at a time): the
+ * gradients, and the attention kernels' per-thread workspace. */
 typedef struct TBlockScratch {
     float *dqkv, *datt, *da, *dp, *dr1, *dy, *dg, *df; /* shapes as above; dg also holds d(h) */
+    AttnScratch attn;
 } TBlockScratch;
 
 void tblock_declare(TBlock *b, ParamStore *ps, const char *prefix, int C, int H, int NH, float init_std);
 void tblock_acts_plan(TBlockActs *a, Arena *ar, int64_t max_tokens, int64_t max_att, int C, int H);
-void tblock_scratch_plan(TBlockScratch *s, Arena *ar, int64_t max_tokens, int64_t max_att, int C, int H);
+/* For sequences of at most max_len tokens and up to omp_get_num_procs() (or
+ * the current OpenMP thread count, if larger) threads. */
+void tblock_scratch_plan(TBlockScratch *s, Arena *ar, int64_t max_tokens, int64_t max_att, int C, int H, int NH,
+                         int max_len);
 
 /* x (N, C) -> a->z (Nout, C): Nout = N, or qs->out_ptr[S] with a selection
  * (qs may be NULL). p_attn / p_hidden: attention / hidden dropout. */
-void tblock_forward(const TBlock *b, ParamStore *ps, TBlockActs *a, const float *x, const int32_t *seq_ptr,
-                    const int64_t *att_off, const QuerySel *qs, int S, float p_attn, float p_hidden, Rng *rng);
+void tblock_forward(const TBlock *b, ParamStore *ps, TBlockActs *a, TBlockScratch *s, const float *x,
+                    const int32_t *seq_ptr, const int64_t *att_off, const QuerySel *qs, int S, float p_attn,
+                    float p_hidden, Rng *rng);
 /* dz (Nout, C) -> dx (N, C) accumulated; parameter gradients accumulated. dz is not modified. */
 void tblock_backward(const TBlock *b, ParamStore *ps, const TBlockActs *a, TBlockScratch *s, float *dx,
                      const float *dz, const float *x, const int32_t *seq_ptr, const int64_t *att_off,
