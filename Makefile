@@ -20,7 +20,10 @@ BLAS_DIR := /usr/lib/x86_64-linux-gnu/openblas-openmp
 
 WARN    := -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes \
            -Wno-unused-parameter -Wvla
-OPT     ?= -O3 -march=native -fno-math-errno
+# 512-bit vectors where the CPU has them: gcc keeps to 256 bits on AVX-512
+# parts by default, and our own kernels (softmax rows, GELU, attention) ran
+# 4% faster end to end on a Books-scale epoch with 512 (docs/BENCHMARKS.md).
+OPT     ?= -O3 -march=native -fno-math-errno -mprefer-vector-width=512
 CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -Isrc -I/usr/include/x86_64-linux-gnu/openblas-openmp -fopenmp \
              $(WARN) $(OPT) $(if $(WERROR),-Werror) $(EXTRA_CFLAGS) -MMD -MP
 LDLIBS_ALL = -fopenmp -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) $(SERVE_LIBS) -lopenblas -lcjson -lz -lm $(EXTRA_LDFLAGS)

@@ -225,6 +225,48 @@ TEST(grad_embedding_bag_mean)
     CHECK(c.out[3] == 0);                                           /* bag -1 */
 }
 
+/* The column-split sums (bias and LayerNorm parameter gradients, embedding
+ * scatters) fork threads only above 32k elements, beyond the gradient tests'
+ * sizes: here they run threaded and must equal plain serial loops bit for bit
+ * (each column keeps its row order). Ids repeat heavily, as in a batch. */
+TEST(threaded_column_sums_equal_serial_loops)
+{
+    enum { N = 3000, D = 24, ROWS = 50 };
+    seed(31);
+    float *x = test_floats(N * D), *got = test_floats(ROWS * D), *want = test_floats(ROWS * D);
+    fill_normal(x, N * D, 1, &g_rng);
+    int32_t *ids = xmalloc(N * sizeof *ids), *ptr = xmalloc((N + 1) * sizeof *ptr), *bag_ids = xmalloc(2 * N * sizeof *bag_ids);
+    ptr[0] = 0;
+    for (int n = 0; n < N; n++) {
+        ids[n] = n % 7 == 3 ? -1 : (int32_t)rng_below(&g_rng, ROWS);
+        int len = n % 3;
+        for (int k = 0; k < len; k++) bag_ids[ptr[n] + k] = (int32_t)rng_below(&g_rng, ROWS);
+        ptr[n + 1] = ptr[n] + len;
+    }
+    colsum_add(got, x, N, D); /* row sums: D columns, N rows */
+    for (int n = 0; n < N; n++)
+        for (int d = 0; d < D; d++) want[d] += x[n * D + d];
+    CHECK(memcmp(got, want, D * sizeof *got) == 0);
+
+    memset(got, 0, ROWS * D * sizeof *got), memset(want, 0, ROWS * D * sizeof *want);
+    RowSet rs = {xmalloc(ROWS * sizeof(int32_t)), xcalloc(ROWS, 1), 0, ROWS};
+    embedding_backward(got, &rs, x, ids, N, D);
+    for (int n = 0; n < N; n++)
+        for (int d = 0; ids[n] >= 0 && d < D; d++) want[ids[n] * D + d] += x[n * D + d];
+    CHECK(memcmp(got, want, ROWS * D * sizeof *got) == 0);
+    CHECK_EQ_INT(rs.n, ROWS);
+    rowset_clear(&rs);
+
+    memset(got, 0, ROWS * D * sizeof *got), memset(want, 0, ROWS * D * sizeof *want);
+    embedding_bag_backward(got, &rs, x, ptr, bag_ids, NULL, N, D);
+    for (int n = 0; n < N; n++)
+        for (int32_t k = ptr[n]; k < ptr[n + 1]; k++)
+            for (int d = 0; d < D; d++) want[bag_ids[k] * D + d] += 1.0f / (float)(ptr[n + 1] - ptr[n]) * x[n * D + d];
+    CHECK(memcmp(got, want, ROWS * D * sizeof *got) == 0);
+    CHECK_EQ_INT(rs.n, ROWS);
+    free(rs.rows), free(rs.mark), free(ids), free(ptr), free(bag_ids);
+}
+
 /* ---- dropout ---- */
 static float *g_mask;
 static double drop_fwd(void *p)

@@ -149,11 +149,11 @@ static void item_forward(Model *m, ClEpidtn *s, ItemActs *a, const int32_t *ids,
         embedding_forward(a->gin, param_data(ps, s->pop_emb), a->bk, n, C);
         if (s->in.feat_emb >= 0) {
             embedding_bag_forward(a->fmean, param_data(ps, s->in.feat_emb), m->cat->feat_ptr, m->cat->feat, ids, n, C);
-            for (size_t k = 0; k < nc; k++) a->gin[k] += a->fmean[k];
+            vec_add(a->gin, a->fmean, (int64_t)nc);
         }
         mlp2_forward(&s->ig, ps, &a->ig, a->gpre, a->gin, n);
         gate2_forward(a->gate, a->gpre, (int64_t)nc);
-        for (size_t k = 0; k < nc; k++) a->xt[k] = a->gate[k] * a->x[k];
+        vec_mul(a->xt, a->gate, a->x, (int64_t)nc);
     } else {
         memcpy(a->xt, a->x, nc * sizeof(float));
     }
@@ -192,12 +192,12 @@ static void item_backward(Model *m, ClEpidtn *s, ItemActs *a, int64_t n, const f
     ParamStore *ps = &m->params;
     int C = s->C;
     size_t nc = (size_t)(n * C), bytes = nc * sizeof(float);
-    memset(a->dv_raw, 0, bytes);
+    vec_zero(a->dv_raw, (int64_t)nc);
     tower_output_backward(a->dv_raw, dv, v, a->vnorm, n, C, s->cosine);
     memcpy(a->dxt, a->dv_raw, bytes);
     if (s->item_mlp) {
         const float *zin = s->enhance ? a->z : a->xt;
-        memset(a->dz, 0, 2 * bytes);
+        vec_zero(a->dz, 2 * (int64_t)nc);
         mlp2_backward(&s->iv, ps, &a->iv, a->dz, a->dv_raw, zin, n);
         if (s->enhance) {
             for (int64_t k = 0; k < n; k++)
@@ -206,7 +206,7 @@ static void item_backward(Model *m, ClEpidtn *s, ItemActs *a, int64_t n, const f
                     a->dai[k * C + j] += a->dz[k * 2 * C + C + j];
                 }
         } else {
-            for (size_t k = 0; k < nc; k++) a->dxt[k] += a->dz[k];
+            vec_add(a->dxt, a->dz, (int64_t)nc);
         }
     } else if (s->enhance) {
         linear_backward(a->dai, param_grad(ps, s->wq), NULL, a->dv_raw, a->ai, param_data(ps, s->wq), n, C, C);
@@ -216,13 +216,11 @@ static void item_backward(Model *m, ClEpidtn *s, ItemActs *a, int64_t n, const f
         memcpy(a->dx, a->dxt, bytes);
         return;
     }
-    for (size_t k = 0; k < nc; k++) {
-        a->dx[k] = a->dxt[k] * a->gate[k];
-        a->dgate[k] = a->dxt[k] * a->x[k];
-    }
-    memset(a->dgpre, 0, bytes);
+    vec_mul(a->dx, a->dxt, a->gate, (int64_t)nc);
+    vec_mul(a->dgate, a->dxt, a->x, (int64_t)nc);
+    vec_zero(a->dgpre, (int64_t)nc);
     gate2_backward(a->dgpre, a->dgate, a->gate, (int64_t)nc);
-    memset(a->dgin, 0, bytes);
+    vec_zero(a->dgin, (int64_t)nc);
     mlp2_backward(&s->ig, ps, &a->ig, a->dgin, a->dgpre, a->gin, n);
     embedding_backward(param_grad(ps, s->pop_emb), NULL, a->dgin, a->bk, n, C);
     if (s->in.feat_emb >= 0)
@@ -250,7 +248,7 @@ static void user_forward(Model *m, ClEpidtn *s, int S_all, int train, Rng *rng)
     if (s->gates) {
         mlp2_forward(&s->ug, ps, &s->ug_acts, s->gpre, s->c, N);
         gate2_forward(s->gate, s->gpre, nc);
-        for (int64_t k = 0; k < nc; k++) s->x_in[k] = s->gate[k] * s->x_raw[k];
+        vec_mul(s->x_in, s->gate, s->x_raw, nc);
         xin = s->x_in;
     }
     const float *h = seqenc_forward(&s->enc, ps, xin, b->ptr, S, S_all, train, rng);
@@ -290,16 +288,14 @@ static void user_backward(Model *m, ClEpidtn *s)
         linear_backward(s->da, param_grad(ps, s->wp), NULL, s->du, s->a, param_data(ps, s->wp), No, C, C);
         mlp2_backward(&s->au, ps, &s->au_acts, NULL, s->da, s->au_in, No);
     }
-    memset(s->dx_in, 0, bytes);
+    vec_zero(s->dx_in, nc);
     seqenc_backward(&s->enc, ps, s->du, s->dx_in);
     if (s->gates) {
-        for (int64_t k = 0; k < nc; k++) {
-            s->dx_raw[k] = s->dx_in[k] * s->gate[k];
-            s->dgate[k] = s->dx_in[k] * s->x_raw[k];
-        }
-        memset(s->dgpre, 0, bytes);
+        vec_mul(s->dx_raw, s->dx_in, s->gate, nc);
+        vec_mul(s->dgate, s->dx_in, s->x_raw, nc);
+        vec_zero(s->dgpre, nc);
         gate2_backward(s->dgpre, s->dgate, s->gate, nc);
-        memset(s->dc, 0, bytes);
+        vec_zero(s->dc, nc);
         mlp2_backward(&s->ug, ps, &s->ug_acts, s->dc, s->dgpre, s->c, N);
         cummean_backward(s->dx_raw, s->dc, b->ptr, S, C);
     } else {
@@ -407,7 +403,7 @@ static double bce_loss(Model *m, ClEpidtn *s, const TrainCtx *ctx, int64_t Nq)
     double loss = bce_forward(s->bce_logit, s->bce_label, NULL, 2 * Nq) / (double)Nq;
     memset(s->bce_dlogit, 0, (size_t)(2 * Nq) * sizeof(float));
     bce_backward(s->bce_dlogit, s->bce_logit, s->bce_label, NULL, 2 * Nq, 1.0f / (float)Nq);
-    memset(s->rl.dv, 0, (size_t)M * C * sizeof(float));
+    vec_zero(s->rl.dv, (int64_t)M * C);
     float it = (float)(1.0 / m->cfg.temperature);
     for (int64_t k = 0; k < 2 * Nq; k++) {
         float g = s->bce_dlogit[k] * it;
@@ -511,7 +507,7 @@ static void item_view_backward(Model *m, ClEpidtn *s, ItemView *v, int n)
 {
     ParamStore *ps = &m->params;
     int C = s->C;
-    memset(v->dpre, 0, (size_t)n * C * sizeof(float));
+    vec_zero(v->dpre, (int64_t)n * C);
     dropout_backward(v->dpre, v->acts.dx, v->mask, (int64_t)n * C);
     embedding_backward(param_grad(ps, s->in.item_emb), param_rows(ps, s->in.item_emb), v->dpre, v->id, n, C);
     if (s->in.feat_emb >= 0)
@@ -572,7 +568,7 @@ double cl_epidtn_train_step(Model *m, const TrainCtx *ctx, const Example *ex, in
     size_t bytes = (size_t)(s->n_out * s->C) * sizeof(float);
     memset(s->duo, 0, bytes);
     memset(s->da, 0, bytes);
-    memset(s->cand.dai, 0, (size_t)s->cand.cap * s->C * sizeof(float));
+    vec_zero(s->cand.dai, (int64_t)s->cand.cap * s->C);
     double parts[4] = {main_loss(m, s, ctx, Nq), 0, 0, 0};
     const int32_t *col = s->bce ? s->bce_col : s->rl.cs.target;
     if (s->enhance) parts[1] = mimic_loss(s, s->rl.v, col, Nq, (float)m->cfg.lambda_mimic);

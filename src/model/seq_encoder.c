@@ -78,7 +78,7 @@ const float *seqenc_forward(SeqEncoder *e, ParamStore *ps, const float *x, const
     attention_plan(e->att_off, seq_ptr, S, e->blk[0].NH);
     plan_outputs(e, seq_ptr, S, S_all);
     embedding_forward(e->e, param_data(ps, e->pos_emb), e->pos, N, C);
-    for (int64_t k = 0; k < N * C; k++) e->e[k] += x[k];
+    vec_add(e->e, x, N * C);
     layernorm_forward(e->eln, e->mean, e->rstd, e->e, param_data(ps, e->lnw), param_data(ps, e->lnb), N, C);
     dropout_forward(e->x0, e->emask, e->eln, N * C, train ? e->p_emb : 0.0f, rng);
     const float *in = e->x0;
@@ -96,12 +96,11 @@ void seqenc_backward(SeqEncoder *e, ParamStore *ps, const float *dh, float *dx)
 {
     int C = e->C, S = e->S;
     int64_t N = e->seq_ptr[S];
-    size_t bytes = (size_t)(N * C) * sizeof(float);
     const float *dz = dh;
     float *buf[2] = {e->d0, e->d1};
     for (int l = e->layers - 1; l >= 0; l--) {
         float *dxl = buf[l % 2];
-        memset(dxl, 0, bytes);
+        vec_zero(dxl, N * C);
         const float *xl = l == 0 ? e->x0 : e->acts[l - 1].z;
         const QuerySel *qs = l == e->layers - 1 && e->use_qs ? &e->qs : NULL;
         tblock_backward(&e->blk[l], ps, &e->acts[l], &e->scr, dxl, dz, xl, e->seq_ptr, e->att_off, qs, S,
@@ -110,11 +109,11 @@ void seqenc_backward(SeqEncoder *e, ParamStore *ps, const float *dh, float *dx)
     }
     /* dz is now d(x0): back through dropout, LayerNorm, the position add. */
     float *deln = dz == e->d0 ? e->d1 : e->d0, *de = e->scr.da; /* da is free after the blocks */
-    memset(deln, 0, bytes);
+    vec_zero(deln, N * C);
     dropout_backward(deln, dz, e->emask, N * C);
-    memset(de, 0, bytes);
+    vec_zero(de, N * C);
     layernorm_backward(de, param_grad(ps, e->lnw), param_grad(ps, e->lnb), deln, e->e, param_data(ps, e->lnw), e->mean,
                        e->rstd, N, C);
     embedding_backward(param_grad(ps, e->pos_emb), NULL, de, e->pos, N, C);
-    for (int64_t k = 0; k < N * C; k++) dx[k] += de[k];
+    vec_add(dx, de, N * C);
 }

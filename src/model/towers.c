@@ -167,7 +167,7 @@ double retrieval_loss(RetrievalLoss *rl, const ModelConfig *cfg, const float *q,
         rl->logits_cap = need + need / 4;
         rl->logits = xalloc_floats((size_t)rl->logits_cap);
     }
-    memset(rl->dv, 0, (size_t)M * rl->D * sizeof(float));
+    vec_zero(rl->dv, (int64_t)M * rl->D);
     double loss = sampled_softmax_forward_backward(dq, rl->dv, rl->logits, q, rl->v, rl->cs.target,
                                                    rl->full ? NULL : rl->cs.logq, NULL, N, M, rl->D, inv_temp,
                                                    1.0f / (float)count);

@@ -138,6 +138,10 @@ static void head_backward(float *dqkv, float *datt, const float *dout, const flo
     float scale = 1.0f / sqrtf((float)hs);
     const float *q0 = qkv + h * hs, *k0 = qkv + C + h * hs, *v0 = qkv + 2 * C + h * hs;
     float *dq0 = dqkv + h * hs, *dk0 = dqkv + C + h * hs, *dv0 = dqkv + 2 * C + h * hs;
+    /* This (sequence, head) owns these columns of these rows: zeroed here,
+     * where they are about to be used, not in a serial pass over all of dqkv. */
+    for (int t = 0; t < L; t++)
+        for (int i = 0; i < hs; i++) dq0[(int64_t)t * C3 + i] = dk0[(int64_t)t * C3 + i] = dv0[(int64_t)t * C3 + i] = 0;
     head_transpose(tr, v0, L, C3, hs);
     for (int t1 = t0; t1 < L; t1++) {
         const float *a = att + (int64_t)t1 * L, *g = dout + (int64_t)(t1 - t0) * C + h * hs;

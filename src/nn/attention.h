@@ -48,7 +48,7 @@ int64_t attention_plan(int64_t *att_off, const int32_t *seq_ptr, int S, int NH);
 void attention_forward(float *out, float *att, float *drop, const float *qkv, const int32_t *seq_ptr,
                        const int64_t *att_off, const QuerySel *qs, int S, int C, int NH, float p, Rng *rng,
                        const AttnScratch *sc);
-/* dout (rows as out). Accumulates dqkv (N, 3C). datt is scratch of the same size as att. */
+/* dout (rows as out). Writes dqkv (N, 3C), every row of every sequence. datt is scratch of the same size as att. */
 void attention_backward(float *dqkv, float *datt, const float *dout, const float *att, const float *drop,
                         const float *qkv, const int32_t *seq_ptr, const int64_t *att_off, const QuerySel *qs, int S,
                         int C, int NH, const AttnScratch *sc);

@@ -9,6 +9,48 @@
 /* Element-wise loops fork threads only when the work pays for it. */
 enum { OMP_MIN = 1 << 15 };
 
+/* Columns [*c0, *c1) of C for the calling thread of a parallel region. Sums
+ * over rows (bias and LayerNorm gradients, embedding scatters) split by
+ * columns keep each column's serial row order: the same bits at any thread
+ * count, and no two threads write one float. Serial, these sums left the
+ * second core waiting. */
+static inline void thread_cols(int C, int *c0, int *c1)
+{
+    int nt = omp_get_num_threads(), t = omp_get_thread_num();
+    *c0 = (int)((int64_t)C * t / nt);
+    *c1 = (int)((int64_t)C * (t + 1) / nt);
+}
+
+void colsum_add(float *out, const float *x, int64_t N, int C)
+{
+#pragma omp parallel if (N * C > OMP_MIN)
+    {
+        int c0, c1;
+        thread_cols(C, &c0, &c1);
+        for (int64_t n = 0; n < N; n++)
+            for (int c = c0; c < c1; c++) out[c] += x[n * C + c];
+    }
+}
+
+void vec_zero(float *p, int64_t n)
+{
+    enum { CHUNK = 1 << 14 };
+#pragma omp parallel for schedule(static) if (n > OMP_MIN)
+    for (int64_t i = 0; i < n; i += CHUNK) memset(p + i, 0, (size_t)MIN(CHUNK, n - i) * sizeof *p);
+}
+
+void vec_add(float *dst, const float *src, int64_t n)
+{
+#pragma omp parallel for schedule(static) if (n > OMP_MIN)
+    for (int64_t i = 0; i < n; i++) dst[i] += src[i];
+}
+
+void vec_mul(float *out, const float *a, const float *b, int64_t n)
+{
+#pragma omp parallel for schedule(static) if (n > OMP_MIN)
+    for (int64_t i = 0; i < n; i++) out[i] = a[i] * b[i];
+}
+
 /* ---- matrix products ----------------------------------------------------- */
 
 /* Tall, thin products (C with >= 512 rows and <= 128 columns: the C -> C
@@ -94,14 +136,20 @@ void embedding_forward(float *out, const float *table, const int32_t *ids, int64
 
 void embedding_backward(float *dtable, RowSet *rows, const float *dout, const int32_t *ids, int64_t N, int D)
 {
-    /* Serial: the same row can appear many times in a batch. */
-    for (int64_t n = 0; n < N; n++) {
-        if (ids[n] < 0) continue;
-        float *dst = dtable + (int64_t)ids[n] * D;
-        const float *src = dout + n * D;
-        for (int d = 0; d < D; d++) dst[d] += src[d];
-        if (rows) rowset_add(rows, ids[n]);
+    /* The same row can appear many times in a batch: threads split the
+     * columns, not the rows, so no two write the same float. */
+#pragma omp parallel if (N * D > OMP_MIN)
+    {
+        int d0, d1;
+        thread_cols(D, &d0, &d1);
+        for (int64_t n = 0; n < N; n++) {
+            if (ids[n] < 0) continue;
+            float *dst = dtable + (int64_t)ids[n] * D;
+            const float *src = dout + n * D;
+            for (int d = d0; d < d1; d++) dst[d] += src[d];
+        }
     }
+    if (rows) rowset_add_many(rows, ids, N);
 }
 
 void embedding_bag_forward(float *out, const float *table, const int32_t *ptr, const int32_t *ids,
@@ -127,18 +175,24 @@ void embedding_bag_forward(float *out, const float *table, const int32_t *ptr, c
 void embedding_bag_backward(float *dtable, RowSet *rows, const float *dout, const int32_t *ptr, const int32_t *ids,
                             const int32_t *bag, int64_t N, int D)
 {
-    for (int64_t n = 0; n < N; n++) {
-        int64_t r = bag ? bag[n] : n;
-        if (r < 0) continue;
-        int32_t b = ptr[r], e = ptr[r + 1];
-        if (e == b) continue;
-        float inv = 1.0f / (float)(e - b);
-        const float *g = dout + n * D;
-        for (int32_t k = b; k < e; k++) {
-            float *dst = dtable + (int64_t)ids[k] * D;
-            for (int d = 0; d < D; d++) dst[d] += inv * g[d];
-            if (rows) rowset_add(rows, ids[k]);
+#pragma omp parallel if (N * D > OMP_MIN)
+    {
+        int d0, d1;
+        thread_cols(D, &d0, &d1); /* as embedding_backward */
+        for (int64_t n = 0; n < N; n++) {
+            int64_t r = bag ? bag[n] : n;
+            if (r < 0 || ptr[r + 1] == ptr[r]) continue;
+            float inv = 1.0f / (float)(ptr[r + 1] - ptr[r]);
+            const float *g = dout + n * D;
+            for (int32_t k = ptr[r]; k < ptr[r + 1]; k++) {
+                float *dst = dtable + (int64_t)ids[k] * D;
+                for (int d = d0; d < d1; d++) dst[d] += inv * g[d];
+            }
         }
+    }
+    for (int64_t n = 0; rows && n < N; n++) {
+        int64_t r = bag ? bag[n] : n;
+        if (r >= 0) rowset_add_many(rows, ids + ptr[r], ptr[r + 1] - ptr[r]);
     }
 }
 
@@ -163,9 +217,7 @@ void linear_backward(float *dinp, float *dw, float *db, const float *dout, const
 {
     if (dinp) matmul_nn(dinp, dout, w, N, C, OC, 1.0f, 1.0f);  /* (N,OC) @ (OC,C) */
     if (dw) matmul_tn(dw, dout, inp, OC, C, N, 1.0f, 1.0f);    /* (OC,N) @ (N,C) */
-    if (db)
-        for (int64_t n = 0; n < N; n++)
-            for (int o = 0; o < OC; o++) db[o] += dout[n * OC + o];
+    if (db) colsum_add(db, dout, N, OC);
 }
 
 /* ---- activations -------------------------------------------------------- */
@@ -233,12 +285,14 @@ void gelu_backward_inplace(float *d, const float *inp, const float *th, int64_t 
 
 void gate2_forward(float *out, const float *inp, int64_t n)
 {
+#pragma omp parallel for schedule(static) if (n > OMP_MIN)
     for (int64_t i = 0; i < n; i++) out[i] = 2.0f / (1.0f + fast_expf(-inp[i]));
 }
 
 void gate2_backward(float *dinp, const float *dout, const float *out, int64_t n)
 {
     /* d/dx 2 s(x) = 2 s (1 - s) = out (1 - out/2) */
+#pragma omp parallel for schedule(static) if (n > OMP_MIN)
     for (int64_t i = 0; i < n; i++) dinp[i] += dout[i] * out[i] * (1.0f - 0.5f * out[i]);
 }
 
@@ -306,15 +360,18 @@ void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, c
 void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
                         const float *mean, const float *rstd, int64_t N, int C)
 {
-    /* dw, db: a sum over rows, kept serial (same order at any thread count);
-     * dinp: rows are independent, so that part runs across threads. */
-    for (int64_t n = 0; n < N && (dw || db); n++) {
-        const float *x = inp + n * C, *g = dout + n * C;
-        float m = mean[n], s = rstd[n];
-        if (dw)
-            for (int c = 0; c < C; c++) dw[c] += g[c] * ((x[c] - m) * s);
-        if (db)
-            for (int c = 0; c < C; c++) db[c] += g[c];
+    /* dw, db: sums over rows, split by columns (see thread_cols); dinp:
+     * rows are independent, so that part is split by rows. */
+    if (db) colsum_add(db, dout, N, C);
+#pragma omp parallel if (dw && N * C > OMP_MIN)
+    {
+        int c0, c1;
+        thread_cols(C, &c0, &c1);
+        for (int64_t n = 0; dw && n < N; n++) {
+            const float *x = inp + n * C, *g = dout + n * C;
+            float m = mean[n], s = rstd[n];
+            for (int c = c0; c < c1; c++) dw[c] += g[c] * ((x[c] - m) * s);
+        }
     }
     if (!dinp) return;
 #pragma omp parallel for schedule(static) if (N * C > OMP_MIN)

@@ -16,6 +16,15 @@
 #include "nn/params.h"
 #include "util/rng.h"
 
+/* ---- threaded helpers for large buffers ----------------------------------
+ * Serial, such passes left the second core idle. p[0..n) = 0; dst += src; out = a * b;
+ * out[c] += sum_n x[n, c], each column summed in row order (the same bits at
+ * any thread count). */
+void vec_zero(float *p, int64_t n);
+void vec_add(float *dst, const float *src, int64_t n);
+void vec_mul(float *out, const float *a, const float *b, int64_t n);
+void colsum_add(float *out, const float *x, int64_t N, int C);
+
 /* ---- matrix products (thin sgemm wrappers, row-major) ------------------- */
 /* C (M,N) = alpha * A (M,K) @ B^T (N,K) + beta * C */
 void matmul_nt(float *c, const float *a, const float *b, int64_t M, int64_t N, int64_t K, float alpha, float beta);

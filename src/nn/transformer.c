@@ -88,8 +88,7 @@ void tblock_forward(const TBlock *b, ParamStore *ps, TBlockActs *a, TBlockScratc
     gelu_forward_keep(a->g, a->gth, a->h, N * H);
     linear_forward(a->f, a->g, W(w2), W(b2), N, H, C);
     dropout_forward(a->r2, a->fmask, a->f, N * C, p_hidden, rng);
-#pragma omp parallel for schedule(static) if (N * C > OMP_MIN)
-    for (int64_t k = 0; k < N * C; k++) a->r2[k] += a->y[k];
+    vec_add(a->r2, a->y, N * C);
     layernorm_forward(a->z, a->mean2, a->rstd2, a->r2, W(ln2w), W(ln2b), N, C);
 }
 
@@ -101,15 +100,15 @@ void tblock_backward(const TBlock *b, ParamStore *ps, const TBlockActs *a, TBloc
     int C = b->C, H = b->H;
     /* z = LN2(r2), r2 = y + dropout(f): dy starts as d(r2); df = d(r2) * fmask
      * is written, not accumulated (df is fresh), which saves zeroing it. */
-    memset(s->dy, 0, (size_t)NC * sizeof(float));
+    vec_zero(s->dy, NC);
     layernorm_backward(s->dy, G(ln2w), G(ln2b), dz, a->r2, W(ln2w), a->mean2, a->rstd2, N, C);
 #pragma omp parallel for schedule(static) if (NC > OMP_MIN)
     for (int64_t k = 0; k < NC; k++) s->df[k] = s->dy[k] * a->fmask[k];
-    memset(s->dg, 0, (size_t)NH * sizeof(float));
+    vec_zero(s->dg, NH);
     linear_backward(s->dg, G(w2), G(b2), s->df, a->g, W(w2), N, H, C);
     gelu_backward_inplace(s->dg, a->h, a->gth, NH); /* dg is now d(h) */
     linear_backward(s->dy, G(w1), G(b1), s->dg, a->y, W(w1), N, C, H);
-    memset(s->dr1, 0, (size_t)NC * sizeof(float));
+    vec_zero(s->dr1, NC);
     layernorm_backward(s->dr1, G(ln1w), G(ln1b), s->dy, a->r1, W(ln1w), a->mean1, a->rstd1, N, C);
     /* r1 = x + dropout(p): dx += dr1, dp = dr1 * pmask (written, as df) */
 #pragma omp parallel for schedule(static) if (NC > OMP_MIN)
@@ -118,10 +117,9 @@ void tblock_backward(const TBlock *b, ParamStore *ps, const TBlockActs *a, TBloc
             dx[token_of(qs, r) * C + j] += s->dr1[r * C + j]; /* rows are distinct tokens: no race */
             s->dp[r * C + j] = s->dr1[r * C + j] * a->pmask[r * C + j];
         }
-    memset(s->da, 0, (size_t)NC * sizeof(float));
+    vec_zero(s->da, NC);
     linear_backward(s->da, G(wo), G(bo), s->dp, a->a, W(wo), N, C, C);
-    int64_t Nt = seq_ptr[S]; /* q, k, v: every token */
-    memset(s->dqkv, 0, (size_t)(3 * Nt * C) * sizeof(float));
+    int64_t Nt = seq_ptr[S]; /* q, k, v: every token; attention_backward writes all of dqkv */
     attention_backward(s->dqkv, s->datt, s->da, a->att, p_attn > 0 ? a->adrop : NULL, a->qkv, seq_ptr, att_off, qs, S,
                        C, b->NH, &s->attn);
     linear_backward(dx, G(wqkv), G(bqkv), s->dqkv, x, W(wqkv), Nt, C, 3 * C);
