@@ -111,8 +111,7 @@ void seqenc_backward(SeqEncoder *e, ParamStore *ps, const float *dh, float *dx)
     float *deln = dz == e->d0 ? e->d1 : e->d0, *de = e->scr.da; /* da is free after the blocks */
     vec_zero(deln, N * C);
     dropout_backward(deln, dz, e->emask, N * C);
-    vec_zero(de, N * C);
-    layernorm_backward(de, param_grad(ps, e->lnw), param_grad(ps, e->lnb), deln, e->e, param_data(ps, e->lnw), e->mean,
+    layernorm_backward_set(de, param_grad(ps, e->lnw), param_grad(ps, e->lnb), deln, e->e, param_data(ps, e->lnw), e->mean,
                        e->rstd, N, C);
     embedding_backward(param_grad(ps, e->pos_emb), NULL, de, e->pos, N, C);
     vec_add(dx, de, N * C);

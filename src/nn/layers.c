@@ -212,12 +212,25 @@ void linear_forward(float *out, const float *inp, const float *w, const float *b
     matmul_nt(out, inp, w, N, OC, C, 1.0f, 1.0f);
 }
 
+/* accumulate: dinp += ..., else dinp = ... */
+static void linear_backward_mode(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                                 const float *w, int64_t N, int C, int OC, int accumulate)
+{
+    if (dinp) matmul_nn(dinp, dout, w, N, C, OC, 1.0f, accumulate ? 1.0f : 0.0f); /* (N,OC) @ (OC,C) */
+    if (dw) matmul_tn(dw, dout, inp, OC, C, N, 1.0f, 1.0f);                         /* (OC,N) @ (N,C) */
+    if (db) colsum_add(db, dout, N, OC);
+}
+
 void linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w, int64_t N,
                      int C, int OC)
 {
-    if (dinp) matmul_nn(dinp, dout, w, N, C, OC, 1.0f, 1.0f);  /* (N,OC) @ (OC,C) */
-    if (dw) matmul_tn(dw, dout, inp, OC, C, N, 1.0f, 1.0f);    /* (OC,N) @ (N,C) */
-    if (db) colsum_add(db, dout, N, OC);
+    linear_backward_mode(dinp, dw, db, dout, inp, w, N, C, OC, 1);
+}
+
+void linear_backward_set(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
+                         int64_t N, int C, int OC)
+{
+    linear_backward_mode(dinp, dw, db, dout, inp, w, N, C, OC, 0);
 }
 
 /* ---- activations -------------------------------------------------------- */
@@ -357,8 +370,9 @@ void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, c
     }
 }
 
-void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
-                        const float *mean, const float *rstd, int64_t N, int C)
+static void layernorm_backward_mode(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                                    const float *w, const float *mean, const float *rstd, int64_t N, int C,
+                                    int accumulate)
 {
     /* dw, db: sums over rows, split by columns (see thread_cols); dinp:
      * rows are independent, so that part is split by rows. */
@@ -389,8 +403,23 @@ void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, co
         mean_d /= (float)C;
         mean_dx /= (float)C;
         float *d = dinp + n * C;
-        for (int c = 0; c < C; c++) d[c] += s * (g[c] * w[c] - mean_d - (x[c] - m) * s * mean_dx);
+        if (accumulate)
+            for (int c = 0; c < C; c++) d[c] += s * (g[c] * w[c] - mean_d - (x[c] - m) * s * mean_dx);
+        else
+            for (int c = 0; c < C; c++) d[c] = s * (g[c] * w[c] - mean_d - (x[c] - m) * s * mean_dx);
     }
+}
+
+void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
+                        const float *mean, const float *rstd, int64_t N, int C)
+{
+    layernorm_backward_mode(dinp, dw, db, dout, inp, w, mean, rstd, N, C, 1);
+}
+
+void layernorm_backward_set(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
+                            const float *mean, const float *rstd, int64_t N, int C)
+{
+    layernorm_backward_mode(dinp, dw, db, dout, inp, w, mean, rstd, N, C, 0);
 }
 
 /* ---- dropout ------------------------------------------------------------- */

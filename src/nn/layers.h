@@ -54,6 +54,11 @@ void embedding_bag_backward(float *dtable, RowSet *rows, const float *dout, cons
 void linear_forward(float *out, const float *inp, const float *w, const float *b, int64_t N, int C, int OC);
 void linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w, int64_t N,
                      int C, int OC);
+/* The same with dinp written (=), not accumulated: a fresh buffer then needs
+ * no zeroing pass. (Last bits can differ from zeroing first: OpenBLAS has
+ * separate beta = 0 kernels for small products.) */
+void linear_backward_set(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
+                         int64_t N, int C, int OC);
 
 /* ---- activations --------------------------------------------------------
  * Backward takes the forward input. GELU is the tanh approximation
@@ -86,6 +91,9 @@ void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, c
                        int64_t N, int C);
 void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
                         const float *mean, const float *rstd, int64_t N, int C);
+/* dinp written, not accumulated (as linear_backward_set) */
+void layernorm_backward_set(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
+                            const float *mean, const float *rstd, int64_t N, int C);
 
 /* ---- dropout (inverted) -------------------------------------------------
  * mask (n) holds 0 or 1/(1-p); p = 0 copies. dropout_mask only draws a mask

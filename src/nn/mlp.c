@@ -1,7 +1,6 @@
 #include "nn/mlp.h"
 
 #include <stdio.h>
-#include <string.h>
 
 #include "nn/layers.h"
 
@@ -38,9 +37,8 @@ void mlp2_forward(const Mlp2 *m, ParamStore *ps, Mlp2Acts *a, float *y, const fl
 
 void mlp2_backward(const Mlp2 *m, ParamStore *ps, Mlp2Acts *a, float *dx, const float *dy, const float *x, int64_t N)
 {
-    memset(a->dh, 0, (size_t)(N * m->hid) * sizeof(float));
-    linear_backward(a->dh, param_grad(ps, m->w2), param_grad(ps, m->b2), dy, a->h, param_data(ps, m->w2), N, m->hid,
-                    m->out);
+    linear_backward_set(a->dh, param_grad(ps, m->w2), param_grad(ps, m->b2), dy, a->h, param_data(ps, m->w2), N,
+                        m->hid, m->out);
     gelu_backward_inplace(a->dh, a->h_pre, a->th, N * m->hid); /* dh is now d(h_pre) */
     linear_backward(dx, param_grad(ps, m->w1), param_grad(ps, m->b1), a->dh, x, param_data(ps, m->w1), N, m->in,
                     m->hid);

@@ -98,18 +98,16 @@ void tblock_backward(const TBlock *b, ParamStore *ps, const TBlockActs *a, TBloc
 {
     int64_t N = qs ? qs->out_ptr[S] : seq_ptr[S], NC = N * b->C, NH = N * b->H; /* output rows */
     int C = b->C, H = b->H;
-    /* z = LN2(r2), r2 = y + dropout(f): dy starts as d(r2); df = d(r2) * fmask
-     * is written, not accumulated (df is fresh), which saves zeroing it. */
-    vec_zero(s->dy, NC);
-    layernorm_backward(s->dy, G(ln2w), G(ln2b), dz, a->r2, W(ln2w), a->mean2, a->rstd2, N, C);
+    /* z = LN2(r2), r2 = y + dropout(f): dy starts as d(r2); df = d(r2) * fmask.
+     * Fresh buffers (dy, df, dg, dr1, dp, da) are written, not zeroed and
+     * accumulated (the _set variants): one pass less over each. */
+    layernorm_backward_set(s->dy, G(ln2w), G(ln2b), dz, a->r2, W(ln2w), a->mean2, a->rstd2, N, C);
 #pragma omp parallel for schedule(static) if (NC > OMP_MIN)
     for (int64_t k = 0; k < NC; k++) s->df[k] = s->dy[k] * a->fmask[k];
-    vec_zero(s->dg, NH);
-    linear_backward(s->dg, G(w2), G(b2), s->df, a->g, W(w2), N, H, C);
+    linear_backward_set(s->dg, G(w2), G(b2), s->df, a->g, W(w2), N, H, C);
     gelu_backward_inplace(s->dg, a->h, a->gth, NH); /* dg is now d(h) */
     linear_backward(s->dy, G(w1), G(b1), s->dg, a->y, W(w1), N, C, H);
-    vec_zero(s->dr1, NC);
-    layernorm_backward(s->dr1, G(ln1w), G(ln1b), s->dy, a->r1, W(ln1w), a->mean1, a->rstd1, N, C);
+    layernorm_backward_set(s->dr1, G(ln1w), G(ln1b), s->dy, a->r1, W(ln1w), a->mean1, a->rstd1, N, C);
     /* r1 = x + dropout(p): dx += dr1, dp = dr1 * pmask (written, as df) */
 #pragma omp parallel for schedule(static) if (NC > OMP_MIN)
     for (int64_t r = 0; r < N; r++)
@@ -117,8 +115,7 @@ void tblock_backward(const TBlock *b, ParamStore *ps, const TBlockActs *a, TBloc
             dx[token_of(qs, r) * C + j] += s->dr1[r * C + j]; /* rows are distinct tokens: no race */
             s->dp[r * C + j] = s->dr1[r * C + j] * a->pmask[r * C + j];
         }
-    vec_zero(s->da, NC);
-    linear_backward(s->da, G(wo), G(bo), s->dp, a->a, W(wo), N, C, C);
+    linear_backward_set(s->da, G(wo), G(bo), s->dp, a->a, W(wo), N, C, C);
     int64_t Nt = seq_ptr[S]; /* q, k, v: every token; attention_backward writes all of dqkv */
     attention_backward(s->dqkv, s->datt, s->da, a->att, p_attn > 0 ? a->adrop : NULL, a->qkv, seq_ptr, att_off, qs, S,
                        C, b->NH, &s->attn);
