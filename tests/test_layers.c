@@ -57,6 +57,24 @@ TEST(linear_forward_reference)
     CHECK_NEAR(out[2], 0.5, 1e-6);
 }
 
+/* The GEMM tally behind the training log's gemm_gflop counts 2 M N K per
+ * product called outside a parallel region (both the row-split path and the
+ * direct one), and nothing for products inside one. */
+TEST(gemm_tally_counts_products_outside_parallel_regions)
+{
+    float *a = test_floats(600 * 8), *b = test_floats(8 * 16), *c = test_floats(600 * 16);
+    GemmTally g0 = gemm_tally();
+    matmul_nn(c, a, b, 600, 16, 8, 1, 0); /* >= 512 rows, <= 128 columns: the row split */
+    matmul_nt(c, a, b, 2, 8, 16, 1, 0);
+#pragma omp parallel num_threads(2)
+#pragma omp single
+    matmul_nn(c, a, b, 4, 4, 4, 1, 0); /* inside a region: not counted */
+    GemmTally g1 = gemm_tally();
+    CHECK_NEAR(g1.flops - g0.flops, 2.0 * 600 * 16 * 8 + 2.0 * 2 * 8 * 16, 0);
+    CHECK_EQ_INT((int)(g1.calls - g0.calls), 2);
+    CHECK(g1.seconds >= g0.seconds);
+}
+
 /* ---- activations ---- */
 typedef void (*ActFwd)(float *, const float *, int64_t);
 typedef void (*ActBwd)(float *, const float *, const float *, int64_t);

@@ -26,6 +26,13 @@ void vec_mul(float *out, const float *a, const float *b, int64_t n);
 void colsum_add(float *out, const float *x, int64_t N, int C);
 
 /* ---- matrix products (thin sgemm wrappers, row-major) ------------------- */
+/* FLOPs and wall time of the products below called outside parallel regions,
+ * since the process started (the training log's GEMM rate per epoch). */
+typedef struct {
+    double flops, seconds;
+    int64_t calls;
+} GemmTally;
+GemmTally gemm_tally(void);
 /* C (M,N) = alpha * A (M,K) @ B^T (N,K) + beta * C */
 void matmul_nt(float *c, const float *a, const float *b, int64_t M, int64_t N, int64_t K, float alpha, float beta);
 /* C (M,N) = alpha * A (M,K) @ B (K,N) + beta * C */

@@ -2,6 +2,7 @@
 
 #include <math.h>
 
+#include "nn/layers.h"
 #include "util/json.h"
 #include "util/progress.h"
 #include "util/timer.h"
@@ -31,6 +32,7 @@ typedef struct Trainer {
     const TrainCheckpoint *ck;
     const char *metric;       /* early stopping selects on this valid metric */
     EvalOptions eo;
+    GemmTally gemm;           /* the GEMMs of this process's part of the current epoch */
 } Trainer;
 
 static int save_checkpoint(Trainer *t, Err *err)
@@ -72,6 +74,7 @@ static int run_epoch(Trainer *t, Err *err)
     progress_begin(&p, label, s->n_ex, "ex", rc->quiet);
     progress_add(&p, MIN(s->step * B, s->n_ex));
     EpochStats *st = &s->partial;
+    GemmTally g0 = gemm_tally();
     double ema = NAN, t0 = now_seconds();
     for (int64_t b = s->step * B; b < s->n_ex; b += B) {
         int n = (int)MIN((int64_t)B, s->n_ex - b);
@@ -95,12 +98,14 @@ static int run_epoch(Trainer *t, Err *err)
     }
     st->examples = s->n_ex;
     st->seconds += now_seconds() - t0;
+    GemmTally g1 = gemm_tally();
+    t->gemm = (GemmTally){g1.flops - g0.flops, g1.seconds - g0.seconds, g1.calls - g0.calls};
     if (!rc->quiet && p.tty) progress_end(&p);
     return 0;
 }
 
-static void log_epoch(FILE *log, const Model *m, int epoch, const EpochStats *st, const Metrics *valid,
-                      double valid_s, const char *metric, int improved)
+static void log_epoch(FILE *log, const Model *m, int epoch, const EpochStats *st, const GemmTally *g,
+                      const Metrics *valid, double valid_s, const char *metric, int improved)
 {
     if (!log) return;
     JsonWriter w;
@@ -116,6 +121,9 @@ static void log_epoch(FILE *log, const Model *m, int epoch, const EpochStats *st
     }
     jw_number(&w, "train_seconds", st->seconds);
     jw_number(&w, "examples_per_second", st->seconds > 0 ? (double)st->examples / st->seconds : 0);
+    /* GEMM work and time inside those seconds (after a resume: this process's part) */
+    jw_number(&w, "gemm_gflop", g->flops * 1e-9);
+    jw_number(&w, "gemm_seconds", g->seconds);
     if (valid) {
         jw_object_begin(&w, "valid");
         for (int j = 0; j < valid->nk; j++) {
@@ -145,7 +153,7 @@ static void finish_epoch(Trainer *t)
     s->train_seconds += st->seconds;
     s->epochs_run = epoch;
     if (epoch % rc->eval_every != 0 && epoch != rc->epochs) {
-        log_epoch(t->log, t->m, epoch, st, NULL, 0, t->metric, 0);
+        log_epoch(t->log, t->m, epoch, st, &t->gemm, NULL, 0, t->metric, 0);
         return;
     }
     Metrics mv;
@@ -158,7 +166,7 @@ static void finish_epoch(Trainer *t)
         fprintf(stderr, "epoch %d/%d: loss %.4f, %.0f ex/s, valid %s %.4f%s (%.1fs)\n", epoch, rc->epochs,
                 st->loss_sum / (double)MAX(st->steps, 1), (double)st->examples / st->seconds, t->metric, val,
                 improved ? " *" : "", st->seconds + vs);
-    log_epoch(t->log, t->m, epoch, st, &mv, vs, t->metric, improved);
+    log_epoch(t->log, t->m, epoch, st, &t->gemm, &mv, vs, t->metric, improved);
     if (improved) {
         s->best_val = val, s->bad = 0, s->best_epoch = epoch, s->best_valid = mv;
         memcpy(s->best, t->m->params.data, s->n_params * sizeof(float));
