@@ -476,7 +476,7 @@ TEST(sampled_softmax_fused_equals_pair)
     SsCtx s = {.N = 5, .M = 7, .D = 4, .inv_temp = 1.7f, .target = target};
     s.q = test_floats(20), s.c = test_floats(28), s.logits = test_floats(35), s.dq = test_floats(20);
     s.dc = test_floats(28), s.logq = test_floats(7);
-    float *dq2 = test_floats(20), *dc2 = test_floats(28), *lg2 = test_floats(35);
+    float *dq2 = test_floats(20), *dc2 = test_floats(28), *lg2 = test_floats(sampled_softmax_scratch(5, 7, 4));
     fill_normal(s.q, 20, 0.7f, &g_rng), fill_normal(s.c, 28, 0.7f, &g_rng), fill_normal(s.logq, 7, 1, &g_rng);
     for (int pass = 0; pass < 2; pass++) {
         s.w = pass ? w : NULL;
@@ -620,14 +620,15 @@ TEST(grad_infonce_symmetric_weighted)
     NceCtx c;
     for (int i = 0; i < 6; i++) c.diag[i] = i;
     c.z1 = test_floats(24), c.z2 = test_floats(24), c.d1 = test_floats(24), c.d2 = test_floats(24);
-    c.logits = test_floats(36), c.scratch1 = test_floats(24), c.scratch2 = test_floats(24);
+    c.logits = test_floats(sampled_softmax_scratch(6, 6, 4)), c.scratch1 = test_floats(24), c.scratch2 = test_floats(24);
     float w[6] = {1, 2, 0.5f, 1, 1, 3};
     c.w = w;
     fill_normal(c.z1, 24, 0.5f, &g_rng), fill_normal(c.z2, 24, 0.5f, &g_rng);
     GcVar v[] = {{"z1", c.z1, c.d1, 24}, {"z2", c.z2, c.d2, 24}};
     CHECK_EQ_INT(gradcheck("infonce", nce_fwd, nce_bwd, &c, v, 2, NULL), 0);
     /* Identical, well separated views give a loss near zero; swapped rows a large one. */
-    float e[4 * 4] = {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1}, lg[16], d[16] = {0};
+    float e[4 * 4] = {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1}, *lg = test_floats(sampled_softmax_scratch(4, 4, 4)),
+          d[16] = {0};
     int32_t dg[4] = {0, 1, 2, 3};
     CHECK(infonce_forward_backward(d, d, lg, e, e, dg, NULL, 4, 4, 20.0f, 1.0f) < 1e-6);
 }

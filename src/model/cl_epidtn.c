@@ -700,7 +700,7 @@ static void plan_buffers(Model *m, ClEpidtn *s)
     int ncl = MAX(B, s->n_cl);
     s->diag = arena_i32(ar, (size_t)ncl);
     for (int k = 0; k < ncl; k++) s->diag[k] = k;
-    s->cl_logits = arena_floats(ar, (size_t)ncl * ncl);
+    s->cl_logits = arena_floats(ar, (size_t)sampled_softmax_scratch(ncl, ncl, C));
     float **zb[] = {&s->z1, &s->z2, &s->z1n, &s->z2n, &s->dz1, &s->dz2, &s->dz1n, &s->dz2n};
     for (size_t i = 0; i < ARRAY_LEN(zb); i++) *zb[i] = arena_floats(ar, (size_t)B * C);
     s->zn1 = arena_floats(ar, (size_t)B), s->zn2 = arena_floats(ar, (size_t)B), s->cl_w = arena_floats(ar, (size_t)B);

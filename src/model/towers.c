@@ -161,7 +161,7 @@ double retrieval_loss(RetrievalLoss *rl, const ModelConfig *cfg, const float *q,
     if (count == 0) return 0;
     /* A block of rows by the actual candidates, not the worst case (all
      * items for --loss full); grows rarely. */
-    int64_t need = sampled_softmax_scratch(N, M);
+    int64_t need = sampled_softmax_scratch(N, M, rl->D);
     if (need > rl->logits_cap) {
         free(rl->logits);
         rl->logits_cap = need + need / 4;

@@ -497,7 +497,8 @@ void l2norm_backward(float *dinp, const float *dout, const float *out, const flo
  * runs in float lanes, one per SIMD lane, each adding C / 16 terms in [0, 1]:
  * relative error ~1e-6 at C = 10k, far below what a gradient needs (a double
  * sum kept exp and sum in separate loops: gcc 12 does not vectorize the mix). */
-static inline void softmax_row(float *z, int C, float scale)
+/* z = exp(z - max z) in place; returns the sum. */
+static inline float exp_row(float *z, int C)
 {
     float mx = -INFINITY;
 #pragma omp simd reduction(max : mx)
@@ -508,7 +509,12 @@ static inline void softmax_row(float *z, int C, float scale)
         z[c] = fast_expf(z[c] - mx);
         sum += z[c];
     }
-    float k = scale / sum;
+    return sum;
+}
+
+static inline void softmax_row(float *z, int C, float scale)
+{
+    float k = scale / exp_row(z, C);
     for (int c = 0; c < C; c++) z[c] *= k;
 }
 
@@ -541,26 +547,23 @@ void softmax_xent_backward(float *dlogits, const float *probs, const int32_t *ta
     }
 }
 
-/* Forward and backward in one visit of each row while it is in L1 (a row of
- * the sampled softmax is ~3k floats): the separate backward was one more
- * read-and-write pass over the whole (N, C) matrix. */
-double softmax_xent_forward_backward(float *logits, const int32_t *targets, const float *row_w, int64_t N, int C,
-                                     float scale)
+/* The row work of the fused sampled softmax: each counted row becomes
+ * e = exp(z - max z), left unnormalized, with f[n] = scale * w_n / sum(e).
+ * The caller applies f to the two small products it feeds (the row's query
+ * gradient and the row's query in the candidate gradient) instead of a third
+ * pass over every (row, candidate) element to normalize. */
+double softmax_xent_exp_rows(float *logits, float *f, const int32_t *targets, const float *row_w, int64_t N, int C,
+                             float scale)
 {
     double loss = 0;
 #pragma omp parallel for schedule(static) reduction(+ : loss) if (N * C > OMP_MIN)
     for (int64_t n = 0; n < N; n++) {
-        float *z = logits + n * C;
-        if (targets[n] < 0) { /* ignored row: no loss, zero gradient */
-            memset(z, 0, (size_t)C * sizeof *z);
-            continue;
-        }
-        float w = row_w ? row_w[n] : 1.0f, sc = scale * w;
-        softmax_row(z, C, sc);
-        /* z[t] = sc * p_t; sc == 0 (a zero weight) would hide p_t: a zero row then */
-        double p_t = sc != 0 ? (double)z[targets[n]] / sc : 1.0;
-        loss += -(double)w * log(fmax(p_t, 1e-30));
-        z[targets[n]] -= sc;
+        f[n] = 0;
+        if (targets[n] < 0) continue; /* ignored row: no loss, f = 0 (the row is left as is) */
+        float *z = logits + n * C, w = row_w ? row_w[n] : 1.0f;
+        float sum = exp_row(z, C);
+        f[n] = scale * w / sum;
+        loss += -(double)w * log(fmax((double)z[targets[n]] / sum, 1e-30));
     }
     return loss;
 }

@@ -120,11 +120,12 @@ void l2norm_backward(float *dinp, const float *dout, const float *out, const flo
  * Backward: dlogits = (probs - onehot) * scale (probs taken from the forward). */
 double softmax_xent_forward(float *logits, const int32_t *targets, int64_t N, int C, int64_t *count);
 void softmax_xent_backward(float *dlogits, const float *probs, const int32_t *targets, int64_t N, int C, float scale);
-/* Both at once, in place: logits become dlogits = (probs - onehot) * scale *
- * row_w[n] (row_w NULL: 1; ignored rows 0). Returns sum_n row_w[n] * loss_n
- * (unscaled). The forward's probabilities are not kept. */
-double softmax_xent_forward_backward(float *logits, const int32_t *targets, const float *row_w, int64_t N, int C,
-                                     float scale);
+/* The row work of the fused sampled softmax: counted rows of logits become
+ * e = exp(z - max z), unnormalized; f[n] = scale * row_w[n] / sum_c e (row_w
+ * NULL: 1; ignored rows: f = 0, row untouched), so dlogits = f e - scale
+ * row_w onehot. Returns sum_n row_w[n] * loss_n (unscaled). */
+double softmax_xent_exp_rows(float *logits, float *f, const int32_t *targets, const float *row_w, int64_t N, int C,
+                             float scale);
 
 /* ---- binary cross-entropy with logits -----------------------------------
  * loss = sum over counted elements of -[y log s(x) + (1-y) log(1-s(x))],

@@ -29,11 +29,11 @@ void sampled_softmax_backward(float *dq, float *dc, float *probs, const float *q
                               const int32_t *target, const float *row_w, int64_t N, int M, int D, float inv_temp,
                               float scale);
 /* Forward and backward at once (what a training step needs), in blocks of
- * rows: logits is scratch of sampled_softmax_scratch(N, M) floats; dq, dc
+ * rows: logits is scratch of sampled_softmax_scratch(N, M, D) floats; dq, dc
  * accumulate as in the backward with scale; returns the forward's
  * (row_w-weighted, unscaled) loss sum. Far less memory traffic than the pair
  * above. */
-int64_t sampled_softmax_scratch(int64_t N, int M);
+int64_t sampled_softmax_scratch(int64_t N, int M, int D);
 double sampled_softmax_forward_backward(float *dq, float *dc, float *logits, const float *q, const float *c,
                                         const int32_t *target, const float *logq, const float *row_w, int64_t N,
                                         int M, int D, float inv_temp, float scale);
@@ -41,7 +41,8 @@ double sampled_softmax_forward_backward(float *dq, float *dc, float *logits, con
 /* Symmetric InfoNCE between two views z1, z2 (N, D) (already normalized if
  * cosine similarity is meant): row n of each view must pick row n of the
  * other among all N. Loss = sum_n w_n (CE(z1 z2^T / t)_n + CE(z2 z1^T / t)_n) / 2.
- * logits: (N, N) scratch. Accumulates dz1, dz2 with scale. Returns the loss sum. */
+ * logits: sampled_softmax_scratch(N, N, D) floats of scratch. Accumulates dz1, dz2 with scale. Returns
+ * the loss sum. */
 double infonce_forward_backward(float *dz1, float *dz2, float *logits, const float *z1, const float *z2,
                                 const int32_t *diag, const float *row_w, int64_t N, int D, float inv_temp,
                                 float scale);
