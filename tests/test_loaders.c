@@ -447,9 +447,38 @@ TEST(loader_recbole_bad_input)
 
 /* ---- movielens -------------------------------------------------------------- */
 
+/* A scratch directory under the test tmpdir (its path; valid until the next call). */
+static const char *ml_scratch_dir(const char *name)
+{
+    static char buf[512];
+    Err err;
+    snprintf(buf, sizeof buf, "%s/%s", test_tmpdir(), name);
+    if (mkdir_p(buf, &err) < 0) test_fail(__FILE__, __LINE__, "%s", err.msg);
+    return buf;
+}
+
+/* An invented ml-100k directory, written by the test (the real files' names,
+ * none of their content): 5 ratings of 3 users on 3 of 4 movies, 19 genres. */
+static const char *ml_100k_dir(void)
+{
+    ml_scratch_dir("ld_ml_100k");
+    test_write_file("ld_ml_100k/u.data", "731\t501\t3\t1000000500\n653\t502\t3\t1000000900\n"
+                                         "731\t502\t5\t1000000400\n419\t503\t1\t1000000100\n"
+                                         "653\t501\t4\t1000000900\n");
+    test_write_file("ld_ml_100k/u.genre", "Abstract|0\nBatch|1\nBravo|2\nCartoon|3\nCubs'|4\nDueling|5\nEscape|6\n"
+                                          "Fact|7\nGrave|8\nHex|9\nIdle-Noir|10\nJolt|11\nKaraoke|12\nLabyrinth|13\n"
+                                          "Moonlit|14\nNebula|15\nOutrun|16\nParade|17\nQuest|18\n\n");
+    test_write_file("ld_ml_100k/u.item",
+                    "501|Film A (1996)|24-Jan-1997||http://example.org/a|0|0|0|0|0|1|0|0|0|0|0|0|0|0|0|0|0|0|0\n"
+                    "502|Film B (1997)|01-Jan-1997||http://example.org/b|0|0|0|0|0|0|1|0|0|0|1|0|0|1|0|0|1|0|0\n"
+                    "503|Film C (1994)|01-Jan-1994||http://example.org/c|0|0|0|0|1|1|0|0|0|0|0|0|0|0|0|0|0|0|0\n"
+                    "599|Film D (1998)|01-Jan-1998||http://example.org/d|0|1|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0\n");
+    return ml_scratch_dir("ld_ml_100k");
+}
+
 TEST(loader_movielens_100k_directory)
 {
-    LoadOptions o = opts("movielens", fixture("ml-100k"));
+    LoadOptions o = opts("movielens", ml_100k_dir());
     Dataset ds;
     REQUIRE(LOAD_OK(&o, &ds));
     CHECK_EQ_INT(ds.n_users, 3);
@@ -466,7 +495,9 @@ TEST(loader_movielens_100k_directory)
     dataset_free(&ds);
 
     /* The u.data file itself: the genre files next to it still apply. */
-    o = opts("movielens", fixture("ml-100k/u.data"));
+    char data_file[600];
+    snprintf(data_file, sizeof data_file, "%s/u.data", ml_100k_dir());
+    o = opts("movielens", data_file);
     o.min_rating = 4;
     REQUIRE(LOAD_OK(&o, &ds));
     CHECK_EQ_INT(ds.n_users, 2);
@@ -479,15 +510,6 @@ TEST(loader_movielens_100k_directory)
 }
 
 /* Without u.genre the flags are named genre<k>; without u.item there are none. */
-static const char *ml_scratch_dir(const char *name)
-{
-    static char buf[512];
-    Err err;
-    snprintf(buf, sizeof buf, "%s/%s", test_tmpdir(), name);
-    if (mkdir_p(buf, &err) < 0) test_fail(__FILE__, __LINE__, "%s", err.msg);
-    return buf;
-}
-
 TEST(loader_movielens_genre_fallbacks)
 {
     ml_scratch_dir("ld_ml_nogenre");
