@@ -13,7 +13,7 @@ void fixture_check_overfits(const char *model, const char *extra)
         test_fail(__FILE__, __LINE__, "cannot build %s", model);
         return;
     }
-    AdamConfig ac = {0.01f, 0.9f, 0.999f, 1e-8f, 0, 0, 5.0f};
+    AdamConfig ac = {0.01f, 0.9f, 0.999f, 1e-8f, 0, 0, 5.0f, 1};
     double first = 0, last = 0;
     for (int s = 0; s < 300; s++) {
         param_zero_grad(&f.m->params);

@@ -66,7 +66,7 @@ TEST(dat_mimic_loss_moves_only_augmented_vectors)
     REQUIRE(fixture_model(&f, "dat", "lambda-mimic=0") == 0);
     REQUIRE(fixture_model(&g, "dat", "lambda-mimic=2") == 0);
     /* One step first, so the zero-initialized augmented vectors differ from their targets. */
-    AdamConfig ac = {0.01f, 0.9f, 0.999f, 1e-8f, 0, 0, 5.0f};
+    AdamConfig ac = {0.01f, 0.9f, 0.999f, 1e-8f, 0, 0, 5.0f, 1};
     ModelFixture *fx[2] = {&f, &g};
     for (int i = 0; i < 2; i++) {
         param_zero_grad(&fx[i]->m->params);
@@ -99,7 +99,7 @@ TEST(dat_unknown_user_uses_zero_augmented_vector)
     ModelFixture f;
     fixture_data(&f, 10, 7, 30, 27);
     REQUIRE(fixture_model(&f, "dat", NULL) == 0);
-    AdamConfig ac = {0.01f, 0.9f, 0.999f, 1e-8f, 0, 0, 5.0f};
+    AdamConfig ac = {0.01f, 0.9f, 0.999f, 1e-8f, 0, 0, 5.0f, 1};
     for (int s = 0; s < 20; s++) {
         param_zero_grad(&f.m->params);
         fixture_step(&f, 8);

@@ -53,7 +53,7 @@ TEST(checkpoint_roundtrip_restores_trainer_state)
     REQUIRE(make_fixture(&f) == 0);
     REQUIRE(make_fixture(&g) == 0);
     /* Two optimizer steps: Adam moments exist, sparse rows have lazy state. */
-    AdamConfig ac = {0.01f, 0.9f, 0.999f, 1e-8f, 0, 0, 5};
+    AdamConfig ac = {0.01f, 0.9f, 0.999f, 1e-8f, 0, 0, 5, 1};
     for (int i = 0; i < 2; i++) {
         param_zero_grad(&f.m->params);
         fixture_step(&f, 16);

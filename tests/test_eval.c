@@ -196,13 +196,19 @@ static void pad_list(ScoredItem *list, int from, int k)
     for (int j = from; j < k; j++) list[j] = (ScoredItem){-INFINITY, -1};
 }
 
-/* Scores are bit for bit those of one sgemm per block of users against all
- * items followed by topk_select on each full row (the untiled kernel): random
- * floats, so any change in rounding would show. Blocks of 128 + 3 users and
- * of 1 user, catalogues of one and of several tiles, several interests, and a
- * tiny catalogue (whose small products OpenBLAS computes with another
- * kernel, which rounds differently). */
-static void check_bitwise_untiled(int32_t n_items, int n_users, int n_int)
+/* The tiled kernel ranks like one sgemm per block of users against all items
+ * followed by topk_select on each full row (the untiled kernel): random
+ * floats, blocks of 128 + 3 users and of 1 user, catalogues of one and of
+ * several tiles, several interests, and a tiny catalogue (whose small
+ * products OpenBLAS computes with its small-matrix kernel). With OpenBLAS's
+ * SkylakeX kernel every score is bit for bit the untiled one; its Haswell
+ * kernel (chosen on AMD EPYC) rounds a tile's product differently from the
+ * full row's in the last bits, so scores are compared to within SCORE_TOL and
+ * an item may differ from the untiled list only where the two scores are that
+ * close (a near tie), never by more. */
+static const double SCORE_TOL = 1e-4; /* scores here are ~N(0, 64); observed differences ~1e-5 */
+
+static void check_matches_untiled(int32_t n_items, int n_users, int n_int)
 {
     enum { D = 64, K = 50 };
     Rng r;
@@ -227,22 +233,29 @@ static void check_bitwise_untiled(int32_t n_items, int n_users, int n_int)
             if (n_int == 1) memcpy(want, lists, sizeof want);
             else pad_list(want, topk_merge(lists, n_int, K, work, want), K);
             for (int j = 0; j < K; j++) {
-                CHECK_EQ_INT(out[(int64_t)(first + b) * K + j].item, want[j].item);
-                CHECK(out[(int64_t)(first + b) * K + j].score == want[j].score);
+                const ScoredItem *got = &out[(int64_t)(first + b) * K + j];
+                if (got->item == want[j].item && got->score == want[j].score) continue; /* padding too */
+                CHECK_NEAR(got->score, want[j].score, SCORE_TOL);
+                if (got->item == want[j].item || got->item < 0) continue;
+                /* a swap: the untiled score of the item we returned must tie with the one it displaced */
+                float untiled = -INFINITY;
+                for (int q = 0; q < n_int; q++)
+                    untiled = fmaxf(untiled, scores[((int64_t)b * n_int + q) * n_items + got->item]);
+                CHECK_NEAR(untiled, want[j].score, SCORE_TOL);
             }
         }
     }
     free(items), free(U), free(out), free(lists), free(work), free(scores);
 }
 
-TEST(exact_topk_scores_bitwise_equal_untiled)
+TEST(exact_topk_matches_untiled)
 {
-    check_bitwise_untiled(2 * EXACT_TILE_ITEMS + 300, 131, 1);
-    check_bitwise_untiled(2 * EXACT_TILE_ITEMS + 300, 1, 1);
-    check_bitwise_untiled(EXACT_TILE_ITEMS + 7, 131, 2);
-    check_bitwise_untiled(2 * EXACT_TILE_ITEMS + 300, 131, 3);
-    check_bitwise_untiled(40, 131, 1);
-    check_bitwise_untiled(40, 1, 1);
+    check_matches_untiled(2 * EXACT_TILE_ITEMS + 300, 131, 1);
+    check_matches_untiled(2 * EXACT_TILE_ITEMS + 300, 1, 1);
+    check_matches_untiled(EXACT_TILE_ITEMS + 7, 131, 2);
+    check_matches_untiled(2 * EXACT_TILE_ITEMS + 300, 131, 3);
+    check_matches_untiled(40, 131, 1);
+    check_matches_untiled(40, 1, 1);
 }
 
 TEST(metrics_hand_computed)

@@ -527,7 +527,7 @@ TEST(adam_lazy_sparse_rows_and_clipping)
     Rng r;
     rng_seed(&r, 1, 2);
     param_alloc(&ps, &r);
-    AdamConfig cfg = {.lr = 0.1f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .clip_norm = 1.0f};
+    AdamConfig cfg = {.lr = 0.1f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .clip_norm = 1.0f, .lazy = 1};
     float dout[2] = {3, 4};
     int32_t id = 2;
     embedding_backward(param_grad(&ps, e), param_rows(&ps, e), dout, &id, 1, 2);
@@ -540,6 +540,50 @@ TEST(adam_lazy_sparse_rows_and_clipping)
     param_zero_grad(&ps);
     CHECK(ps.grad[2 * 2] == 0 && param_rows(&ps, e)->n == 0);
     param_free(&ps);
+}
+
+/* Row 2 gets a gradient at step 1 only, row 1 at step 2 only, row 0 never.
+ * Lazy: row 2 stays where step 1 left it. Dense (torch.optim.Adam): row 2
+ * moves again at step 2 on its momentum (m = 0.9 m1, v = 0.999 v1), row 0
+ * (m = v = 0) does not move. */
+static void adam_two_steps(int lazy, float out[8])
+{
+    ParamStore ps = {0};
+    int e = param_add(&ps, "emb", 4, 2, INIT_ONE, 0);
+    param_set_sparse(&ps, e);
+    Rng r;
+    rng_seed(&r, 1, 2);
+    param_alloc(&ps, &r);
+    AdamConfig cfg = {.lr = 0.1f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .lazy = lazy};
+    float dout[2] = {3, -4};
+    for (int32_t id = 2; id >= 1; id--) {
+        param_zero_grad(&ps);
+        embedding_backward(param_grad(&ps, e), param_rows(&ps, e), dout, &id, 1, 2);
+        adam_step(&ps, &cfg);
+    }
+    memcpy(out, param_data(&ps, e), 8 * sizeof(float));
+    param_free(&ps);
+}
+
+TEST(adam_dense_moves_untouched_rows_on_momentum)
+{
+    float lazy[8], dense[8];
+    adam_two_steps(1, lazy);
+    adam_two_steps(0, dense);
+    const float g[2] = {3, -4};
+    for (int c = 0; c < 2; c++) {
+        double m1 = 0.1 * g[c], v1 = 0.001 * g[c] * g[c];
+        double step1 = 0.1 * (m1 / 0.1) / (sqrt(v1 / 0.001) + 1e-8); /* = lr * sign(g) */
+        double m2 = 0.9 * m1, v2 = 0.999 * v1, bc1 = 1 - 0.81, bc2 = 1 - 0.999 * 0.999;
+        double step2 = 0.1 * (m2 / bc1) / (sqrt(v2 / bc2) + 1e-8);
+        CHECK_NEAR(lazy[2 * 2 + c], 1.0 - step1, 1e-6);
+        CHECK_NEAR(dense[2 * 2 + c], 1.0 - step1 - step2, 1e-6);
+        double row1 = 0.1 * (0.1 * g[c] / bc1) / (sqrt(0.001 * g[c] * g[c] / bc2) + 1e-8);
+        CHECK_NEAR(lazy[1 * 2 + c], 1.0 - row1, 1e-6); /* row 1's first update, the same in both */
+        CHECK_NEAR(dense[1 * 2 + c], 1.0 - row1, 1e-6);
+        CHECK(lazy[c] == 1.0f && dense[c] == 1.0f);
+    }
+    CHECK(fabs(dense[2 * 2] - lazy[2 * 2]) > 0.05); /* the momentum step is not small */
 }
 
 TEST(params_write_read_roundtrip)

@@ -371,7 +371,7 @@ static void check_evaluates(const char *model)
     fixture_data(&f, 40, 8, 25, 28);
     REQUIRE(fixture_model(&f, model, "interests=3") == 0);
     REQUIRE(f.m->n_interests == 3);
-    AdamConfig ac = {0.01f, 0.9f, 0.999f, 1e-8f, 0, 0, 5.0f};
+    AdamConfig ac = {0.01f, 0.9f, 0.999f, 1e-8f, 0, 0, 5.0f, 1};
     for (int s = 0; s < 40; s++) {
         param_zero_grad(&f.m->params);
         fixture_step(&f, 16);

@@ -24,7 +24,10 @@ enum { GROUP_SLOTS = 1 << 22 };
  * it. Tiles are at least EXACT_TILE_ITEMS > SMALL_GEMM wide, so every tile's
  * product takes the blocked kernel, as the untiled product of a block of
  * users against all items did: each score, and so each ranking, is bit for
- * bit the untiled kernel's (group_users covers catalogues of one tile). */
+ * bit the untiled kernel's (group_users covers catalogues of one tile).
+ * OpenBLAS's Haswell kernel (AMD EPYC) does not promise that: there a tiled
+ * score may differ from the untiled one in the last bits (~1e-6 relative),
+ * which can only reorder near ties. */
 enum { SMALL_GEMM = 1200 };
 _Static_assert((int)EXACT_TILE_ITEMS > (int)SMALL_GEMM, "a one-row tile product must take the blocked kernel");
 

@@ -172,7 +172,7 @@ double adam_step(ParamStore *ps, const AdamConfig *cfg)
     for (int i = 0; i < ps->n; i++) {
         Tensor *t = &ps->t[i];
         float decay = t->no_decay ? 0.0f : cfg->weight_decay;
-        if (!t->sparse) {
+        if (!t->sparse || !cfg->lazy) {
             size_t n = (size_t)(t->rows * t->cols), chunk = 4096;
             /* Large dense tensors update in parallel chunks; tiny ones are not worth a fork. */
 #pragma omp parallel for schedule(static) if (n > 65536)

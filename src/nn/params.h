@@ -78,11 +78,15 @@ typedef struct AdamConfig {
     float weight_decay;  /* decoupled (AdamW) when adamw, else L2 added to the gradient */
     int adamw;
     float clip_norm;     /* clip the global gradient norm to this (0 = off) */
+    int lazy;            /* sparse tensors: update only the rows this step touched */
 } AdamConfig;
 
-/* One Adam(W) step over all tensors. Sparse tensors: lazy update of touched
- * rows only (as TensorFlow's LazyAdam); dense tensors: every element.
- * Returns the gradient norm before clipping. */
+/* One Adam(W) step over all tensors. Sparse tensors, when cfg->lazy: update
+ * of the touched rows only (TensorFlow's LazyAdam): cheap on a big catalogue,
+ * but a row no batch touches keeps still instead of moving on its momentum.
+ * Otherwise every element of every tensor is updated, as torch.optim.Adam
+ * does (the rows not touched have a zero gradient). Returns the gradient norm
+ * before clipping. */
 double adam_step(ParamStore *ps, const AdamConfig *cfg);
 
 /* Binary (de)serialization of the tensors: a table of names and shapes, then

@@ -26,6 +26,7 @@ typedef struct RunConfig {
     int epochs, patience, eval_every, threads, seed;
     double lr, weight_decay, clip_norm;
     int adamw;
+    char lazy_adam[8];      /* auto | true | false */
     /* evaluation */
     IntList ks;
     char select_metric[32];
@@ -60,5 +61,7 @@ void run_config_load_options(const RunConfig *rc, LoadOptions *lo);
 int run_config_same_data(const RunConfig *a, const RunConfig *b);
 /* A SeenMode (eval/evaluate.h). */
 int run_config_exclude_seen(const RunConfig *rc, Protocol p);
+/* 1: Adam updates only the embedding rows a step touched (AdamConfig.lazy). */
+int run_config_lazy_adam(const RunConfig *rc);
 
 #endif

@@ -65,7 +65,9 @@ static int run_epoch(Trainer *t, Err *err)
     Model *m = t->m;
     TrainState *s = t->s;
     const RunConfig *rc = t->rc;
-    AdamConfig ac = {(float)rc->lr, 0.9f, 0.999f, 1e-8f, (float)rc->weight_decay, rc->adamw, (float)rc->clip_norm};
+    AdamConfig ac = {.lr = (float)rc->lr, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
+                     .weight_decay = (float)rc->weight_decay, .adamw = rc->adamw,
+                     .clip_norm = (float)rc->clip_norm, .lazy = run_config_lazy_adam(rc)};
     if (s->step == 0) shuffle_examples(s->order, s->n_ex, &s->shuffle);
     int B = m->cfg.batch_size;
     char label[64];

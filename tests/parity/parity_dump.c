@@ -62,7 +62,7 @@ int main(int argc, char **argv)
     free(p);
 
     /* 10 Adam steps on the same batch (the RNG streams are reset per step). */
-    AdamConfig ac = {0.01f, 0.9f, 0.999f, 1e-8f, 0, 0, 0};
+    AdamConfig ac = {0.01f, 0.9f, 0.999f, 1e-8f, 0, 0, 0, 0}; /* dense, as torch.optim.Adam */
     p = path_join(out, "steps.txt");
     FILE *sf = fopen(p, "w");
     for (int s = 0; s < 10; s++) {
