@@ -519,14 +519,21 @@ TEST(adam_matches_reference_steps)
     param_free(&ps);
 }
 
+/* A 4 x 2 sparse embedding table of ones. */
+static int ones_embedding(ParamStore *ps)
+{
+    int e = param_add(ps, "emb", 4, 2, INIT_ONE, 0);
+    param_set_sparse(ps, e);
+    Rng r;
+    rng_seed(&r, 1, 2);
+    param_alloc(ps, &r);
+    return e;
+}
+
 TEST(adam_lazy_sparse_rows_and_clipping)
 {
     ParamStore ps = {0};
-    int e = param_add(&ps, "emb", 4, 2, INIT_ONE, 0);
-    param_set_sparse(&ps, e);
-    Rng r;
-    rng_seed(&r, 1, 2);
-    param_alloc(&ps, &r);
+    int e = ones_embedding(&ps);
     AdamConfig cfg = {.lr = 0.1f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .clip_norm = 1.0f, .lazy = 1};
     float dout[2] = {3, 4};
     int32_t id = 2;
@@ -549,11 +556,7 @@ TEST(adam_lazy_sparse_rows_and_clipping)
 static void adam_two_steps(int lazy, float out[8])
 {
     ParamStore ps = {0};
-    int e = param_add(&ps, "emb", 4, 2, INIT_ONE, 0);
-    param_set_sparse(&ps, e);
-    Rng r;
-    rng_seed(&r, 1, 2);
-    param_alloc(&ps, &r);
+    int e = ones_embedding(&ps);
     AdamConfig cfg = {.lr = 0.1f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .lazy = lazy};
     float dout[2] = {3, -4};
     for (int32_t id = 2; id >= 1; id--) {
