@@ -532,9 +532,22 @@ TEST(loader_movielens_genre_fallbacks)
     dataset_free(&ds);
 }
 
+/* An invented ml-1m directory, written by the test (the real files' names,
+ * none of their content): 4 ratings of 2 users on 3 movies. */
+static const char *ml_1m_dir(void)
+{
+    ml_scratch_dir("ld_ml_1m");
+    test_write_file("ld_ml_1m/ratings.dat", "1::4301::5::1000000100\n1::4101::3::1000000700\n"
+                                            "2::4301::4::1000000100\n1::4201::3::1000000300\n");
+    test_write_file("ld_ml_1m/movies.dat", "4301::Film E (1975)::Drama\n"
+                                           "4101::Film F (1996)::Animation|Children's|Musical\n"
+                                           "4201::Film G (1964)::Musical|Romance\n");
+    return ml_scratch_dir("ld_ml_1m");
+}
+
 TEST(loader_movielens_1m_directory)
 {
-    LoadOptions o = opts("movielens", fixture("ml-1m"));
+    LoadOptions o = opts("movielens", ml_1m_dir());
     Dataset ds;
     REQUIRE(LOAD_OK(&o, &ds));
     CHECK_EQ_INT(ds.n_users, 2);
@@ -550,7 +563,9 @@ TEST(loader_movielens_1m_directory)
     CHECK_STR(strtab_get(&ds.feat_ids, 0), "Animation");
     dataset_free(&ds);
 
-    o = opts("movielens", fixture("ml-1m/ratings.dat"));
+    char data_file[600];
+    snprintf(data_file, sizeof data_file, "%s/ratings.dat", ml_1m_dir());
+    o = opts("movielens", data_file);
     o.min_rating = 4.5;
     REQUIRE(LOAD_OK(&o, &ds));
     CHECK_EQ_INT(ds.n_inter, 1);
