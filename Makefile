@@ -119,6 +119,9 @@ $(BUILD)/bench_sgemm: bench/sgemm_peak.c $(BUILD)/libcltower.a
 $(BUILD)/bench_gemm_split: bench/gemm_split.c $(BUILD)/libcltower.a
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
+$(BUILD)/bench_adam_dense: bench/adam_dense.c $(BUILD)/libcltower.a
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+
 $(BUILD)/bench_eval_faiss: bench/eval_vs_faiss.c $(BUILD)/libcltower.a
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
