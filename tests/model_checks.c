@@ -5,6 +5,25 @@
 #include "model_fixture.h"
 #include "test.h"
 
+/* Every row of a sparse tensor holding a gradient is listed in its RowSet:
+ * the lazy update reads only those rows and param_zero_grad clears only
+ * those, so an unlisted row would be skipped (lazy) or keep its gradient
+ * forever (dense, --lazy-adam false). */
+static void check_sparse_rows_listed(const char *model, ParamStore *ps)
+{
+    for (int i = 0; i < ps->n; i++) {
+        const Tensor *t = &ps->t[i];
+        if (!t->sparse) continue;
+        for (int32_t r = 0; r < t->rows; r++) {
+            const float *g = ps->grad + t->off + (int64_t)r * t->cols;
+            int nonzero = 0;
+            for (int32_t c = 0; c < t->cols; c++) nonzero |= g[c] != 0.0f;
+            if (nonzero && !t->touched.mark[r])
+                test_fail(__FILE__, __LINE__, "%s: %s row %d has a gradient but is not in its RowSet", model, t->name, r);
+        }
+    }
+}
+
 void fixture_check_overfits(const char *model, const char *extra)
 {
     ModelFixture f;
@@ -19,6 +38,7 @@ void fixture_check_overfits(const char *model, const char *extra)
         param_zero_grad(&f.m->params);
         last = fixture_step(&f, 12);
         if (s == 0) first = last;
+        if (s < 3) check_sparse_rows_listed(model, &f.m->params);
         adam_step(&f.m->params, &ac);
     }
     if (!(last < 0.5 * first)) {

@@ -6,7 +6,8 @@
 
 /* 300 Adam steps on one small batch must drive the loss below half its
  * start: the gradient is not only right locally but usable. Reports a test
- * failure (with the loss parts) otherwise. */
+ * failure (with the loss parts) otherwise. The first steps also check that
+ * every sparse-tensor row holding a gradient is listed in its RowSet. */
 void fixture_check_overfits(const char *model, const char *extra);
 
 #endif
