@@ -1,7 +1,7 @@
 # cltower — build, demo and tests.
 #
 #   make            build build/cltower
-#   make demo       install missing system packages, build, synthesize data, train, print metrics
+#   make demo       install missing system packages, build, synthesize data, train three models, print metrics
 #   make test       warnings-as-errors build + unit tests + CLI tests
 #   make test-sanitize   the unit tests under ASan+UBSan
 #   make test-parity     PyTorch cross-check (installs python3-torch if missing)
